@@ -1,0 +1,1 @@
+"""LSTMs from the ground up."""

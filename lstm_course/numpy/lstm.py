@@ -1,0 +1,174 @@
+r"""LSTM forward and backward in NumPy: one step and a whole sequence, PyTorch's layout.
+
+Equations (gate order i, f, g, o, as ``torch.nn.LSTM``):
+
+.. math::
+
+    \mathbf{i}_t &= \sigma(W_{ii}\mathbf{x}_t + \mathbf{b}_{ii} + W_{hi}\mathbf{h}_{t-1} + \mathbf{b}_{hi}) \\
+    \mathbf{f}_t &= \sigma(W_{if}\mathbf{x}_t + \mathbf{b}_{if} + W_{hf}\mathbf{h}_{t-1} + \mathbf{b}_{hf}) \\
+    \mathbf{g}_t &= \tanh(W_{ig}\mathbf{x}_t + \mathbf{b}_{ig} + W_{hg}\mathbf{h}_{t-1} + \mathbf{b}_{hg}) \\
+    \mathbf{o}_t &= \sigma(W_{io}\mathbf{x}_t + \mathbf{b}_{io} + W_{ho}\mathbf{h}_{t-1} + \mathbf{b}_{ho}) \\
+    \mathbf{c}_t &= \mathbf{f}_t \odot \mathbf{c}_{t-1} + \mathbf{i}_t \odot \mathbf{g}_t \\
+    \mathbf{h}_t &= \mathbf{o}_t \odot \tanh(\mathbf{c}_t)
+
+Shapes: ``T`` time steps, ``B`` batch, ``D`` input size, ``H`` hidden size.
+``params``: ``W_ih (4H, D) = [W_ii; W_if; W_ig; W_io]``, ``W_hh (4H, H)``, ``b_ih (4H,)``,
+``b_hh (4H,)``, the same arrays as ``weight_ih_l0``, ``weight_hh_l0``, ``bias_ih_l0`` and
+``bias_hh_l0`` of ``torch.nn.LSTM``.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .. import _validate as V
+from .lstm_cell import gates_backward, gates_forward
+
+
+class LSTMStepCache(NamedTuple):
+    """What :func:`lstm_step_backward` needs from :func:`lstm_step_forward`."""
+
+    x: np.ndarray  # (B, D)
+    h_prev: np.ndarray  # (B, H)
+    c_prev: np.ndarray  # (B, H)
+    gates: np.ndarray  # (B, 4H) activated i, f, g, o
+    tanh_c: np.ndarray  # (B, H)
+    params: dict
+
+
+class LSTMCache(NamedTuple):
+    """What :func:`lstm_backward` needs from :func:`lstm_forward`."""
+
+    xs: np.ndarray  # (T, B, D)
+    hs: np.ndarray  # (T, B, H) h_1 … h_T
+    h0: np.ndarray  # (B, H)
+    cs: np.ndarray  # (T, B, H) c_1 … c_T
+    c0: np.ndarray  # (B, H)
+    gates: np.ndarray  # (T, B, 4H) activated i, f, g, o
+    tanh_cs: np.ndarray  # (T, B, H)
+    params: dict
+
+
+def lstm_step_forward(x, h_prev, c_prev, params):
+    """One LSTM step for a batch.
+
+    Args:
+        x: ``(B, D)`` input ``x_t``.
+        h_prev: ``(B, H)`` hidden state ``h_{t-1}``.
+        c_prev: ``(B, H)`` cell state ``c_{t-1}``.
+        params: dict ``W_ih (4H, D)``, ``W_hh (4H, H)``, ``b_ih (4H,)``, ``b_hh (4H,)``.
+
+    Returns:
+        ``(h, c, cache)``: ``h`` and ``c`` are ``(B, H)``; ``cache`` is an :class:`LSTMStepCache`.
+    """
+    x = V.as_float_array("x", x, "(B, D)", 2)
+    B, D = x.shape
+    H = V.check_params(params, 4, D, x.dtype, "LSTM")
+    h_prev = V.check_state("h_prev", h_prev, B, H, x.dtype)
+    c_prev = V.check_state("c_prev", c_prev, B, H, x.dtype)
+    W_ih, W_hh = params["W_ih"], params["W_hh"]
+    a = x @ W_ih.T + h_prev @ W_hh.T  # (B, 4H)
+    a += params["b_ih"] + params["b_hh"]
+    gates, c, tanh_c, h = gates_forward(a, c_prev)
+    return h, c, LSTMStepCache(x, h_prev, c_prev, gates, tanh_c, params)
+
+
+def lstm_step_backward(dh, dc, cache):
+    """Backward pass of :func:`lstm_step_forward`.
+
+    Args:
+        dh: ``(B, H)`` gradient of the loss with respect to ``h_t``.
+        dc: ``(B, H)`` gradient with respect to ``c_t`` from later steps (zeros at the end).
+        cache: the :class:`LSTMStepCache` of the forward step.
+
+    Returns:
+        ``(dx, dh_prev, dc_prev, grads)``: ``dx (B, D)``, ``dh_prev (B, H)``, ``dc_prev (B, H)``
+        and ``grads``, a dict with the keys of ``params``.
+    """
+    V.check_cache(cache, LSTMStepCache, "lstm_step_backward")
+    B, H = cache.h_prev.shape
+    dh = V.check_upstream("dh", dh, (B, H), "(B, H)", cache.x.dtype)
+    dc = V.check_upstream("dc", dc, (B, H), "(B, H)", cache.x.dtype)
+    da, dc_prev = gates_backward(dh, dc, cache.gates, cache.c_prev, cache.tanh_c)  # (B, 4H), (B, H)
+    p = cache.params
+    dx = da @ p["W_ih"]  # (B, D)
+    dh_prev = da @ p["W_hh"]  # (B, H)
+    db = da.sum(axis=0)
+    grads = {"W_ih": da.T @ cache.x, "W_hh": da.T @ cache.h_prev, "b_ih": db, "b_hh": db.copy()}
+    return dx, dh_prev, dc_prev, grads
+
+
+def lstm_forward(xs, params, h0=None, c0=None):
+    """Run an LSTM over a sequence (time-major).
+
+    The input projection ``W_ih x_t + b_ih + b_hh`` is one matrix product for all ``T``
+    steps; each step then adds ``W_hh h_{t-1}`` and applies the cell (the same
+    computation as calling :func:`lstm_step_forward` ``T`` times, tested to be so).
+
+    Args:
+        xs: ``(T, B, D)`` inputs.
+        params: dict ``W_ih (4H, D)``, ``W_hh (4H, H)``, ``b_ih (4H,)``, ``b_hh (4H,)``.
+        h0, c0: ``(B, H)`` initial states; zeros when None.
+
+    Returns:
+        ``(hs, (h_n, c_n), cache)``: ``hs (T, B, H)`` all hidden states, ``h_n`` and ``c_n``
+        ``(B, H)`` the final states, ``cache`` an :class:`LSTMCache`.
+    """
+    xs = V.as_float_array("xs", xs, "(T, B, D)", 3)
+    T, B, D = xs.shape
+    H = V.check_params(params, 4, D, xs.dtype, "LSTM")
+    h0 = V.check_state("h0", h0, B, H, xs.dtype)
+    c0 = V.check_state("c0", c0, B, H, xs.dtype)
+    W_hhT = params["W_hh"].T
+    gates = (xs.reshape(T * B, D) @ params["W_ih"].T).reshape(T, B, 4 * H)  # (T, B, 4H)
+    gates += params["b_ih"] + params["b_hh"]
+    hs = np.empty((T, B, H), dtype=xs.dtype)
+    cs = np.empty((T, B, H), dtype=xs.dtype)
+    tanh_cs = np.empty((T, B, H), dtype=xs.dtype)
+    h, c = h0, c0
+    for t in range(T):
+        a = gates[t]  # (B, 4H) view, activated in place
+        a += h @ W_hhT
+        _, c, tanh_cs[t], h = gates_forward(a, c)
+        hs[t], cs[t] = h, c
+    return hs, (hs[-1].copy(), cs[-1].copy()), LSTMCache(xs, hs, h0, cs, c0, gates, tanh_cs, params)
+
+
+def lstm_backward(dhs, cache, dh_n=None, dc_n=None):
+    """Backpropagation through time for :func:`lstm_forward`.
+
+    Args:
+        dhs: ``(T, B, H)`` gradient of the loss with respect to every ``h_t``.
+        cache: the :class:`LSTMCache` of the forward pass.
+        dh_n, dc_n: ``(B, H)`` gradients with respect to the final states; zeros when None.
+
+    Returns:
+        ``(dxs, dh0, dc0, grads)``: ``dxs (T, B, D)``, ``dh0`` and ``dc0`` ``(B, H)``,
+        and ``grads`` with the keys of ``params``.
+    """
+    V.check_cache(cache, LSTMCache, "lstm_backward")
+    T, B, H = cache.hs.shape
+    D = cache.xs.shape[2]
+    dt = cache.xs.dtype
+    dhs = V.check_upstream("dhs", dhs, (T, B, H), "(T, B, H)", dt)
+    dh = np.zeros((B, H), dt) if dh_n is None else V.check_upstream("dh_n", dh_n, (B, H), "(B, H)", dt).copy()
+    dc = np.zeros((B, H), dt) if dc_n is None else V.check_upstream("dc_n", dc_n, (B, H), "(B, H)", dt)
+    W_hh = cache.params["W_hh"]
+    da = np.empty((T, B, 4 * H), dtype=dt)  # gradients of the pre-activations
+    for t in reversed(range(T)):
+        dh += dhs[t]  # from the output at t and from step t+1
+        c_prev = cache.cs[t - 1] if t > 0 else cache.c0
+        da[t], dc = gates_backward(dh, dc, cache.gates[t], c_prev, cache.tanh_cs[t])
+        dh = da[t] @ W_hh  # (B, H)
+    h_prevs = np.concatenate([cache.h0[None], cache.hs[:-1]]) if T > 1 else cache.h0[None]  # (T, B, H)
+    da2 = da.reshape(T * B, 4 * H)
+    dxs = (da2 @ cache.params["W_ih"]).reshape(T, B, D)
+    db = da2.sum(axis=0)
+    grads = {
+        "W_ih": da2.T @ cache.xs.reshape(T * B, D),
+        "W_hh": da2.T @ h_prevs.reshape(T * B, H),
+        "b_ih": db,
+        "b_hh": db.copy(),
+    }
+    return dxs, dh, dc, grads

@@ -1,0 +1,149 @@
+r"""Vanilla (Elman) RNN forward and backward in NumPy, with ``torch.nn.RNN``'s layout and tanh.
+
+.. math::
+
+    \mathbf{h}_t = \tanh(W_{ih}\mathbf{x}_t + \mathbf{b}_{ih} + W_{hh}\mathbf{h}_{t-1} + \mathbf{b}_{hh})
+
+Shapes: ``x_t (B, D)``, ``h_t (B, H)``; ``params``: ``W_ih (H, D)``, ``W_hh (H, H)``,
+``b_ih (H,)``, ``b_hh (H,)``. Rows of a batch are independent, so in code the products are
+written ``x @ W_ih.T`` on ``(B, D)`` arrays.
+
+Backward (``δh_t`` is the total gradient reaching ``h_t``; ``a_t`` the pre-activation):
+
+.. math::
+
+    \delta\mathbf{a}_t = \delta\mathbf{h}_t \odot (1 - \mathbf{h}_t^2),\qquad
+    \delta\mathbf{h}_{t-1} \mathrel{+}= W_{hh}^\top \delta\mathbf{a}_t,\qquad
+    \delta\mathbf{x}_t = W_{ih}^\top \delta\mathbf{a}_t,
+
+    \frac{\partial L}{\partial W_{hh}} = \sum_t \delta\mathbf{a}_t \mathbf{h}_{t-1}^\top,\quad
+    \frac{\partial L}{\partial W_{ih}} = \sum_t \delta\mathbf{a}_t \mathbf{x}_t^\top,\quad
+    \frac{\partial L}{\partial \mathbf{b}_{ih}} = \frac{\partial L}{\partial \mathbf{b}_{hh}} = \sum_t \delta\mathbf{a}_t.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from .. import _validate as V
+
+
+class RNNStepCache(NamedTuple):
+    """What :func:`rnn_step_backward` needs from :func:`rnn_step_forward`."""
+
+    x: np.ndarray  # (B, D)
+    h_prev: np.ndarray  # (B, H)
+    h: np.ndarray  # (B, H)
+    params: dict
+
+
+class RNNCache(NamedTuple):
+    """What :func:`rnn_backward` needs from :func:`rnn_forward`."""
+
+    xs: np.ndarray  # (T, B, D)
+    hs: np.ndarray  # (T, B, H) h_1 … h_T
+    h0: np.ndarray  # (B, H)
+    params: dict
+
+
+def rnn_step_forward(x, h_prev, params):
+    """One tanh-RNN step: ``h = tanh(x W_ihᵀ + b_ih + h_prev W_hhᵀ + b_hh)``.
+
+    Args:
+        x: ``(B, D)`` input.
+        h_prev: ``(B, H)`` previous hidden state.
+        params: dict ``W_ih (H, D)``, ``W_hh (H, H)``, ``b_ih (H,)``, ``b_hh (H,)``.
+
+    Returns:
+        ``(h, cache)``: ``h (B, H)`` and an :class:`RNNStepCache`.
+    """
+    x = V.as_float_array("x", x, "(B, D)", 2)
+    B, D = x.shape
+    H = V.check_params(params, 1, D, x.dtype, "RNN")
+    h_prev = V.check_state("h_prev", h_prev, B, H, x.dtype)
+    a = x @ params["W_ih"].T + h_prev @ params["W_hh"].T  # (B, H)
+    a += params["b_ih"] + params["b_hh"]
+    h = np.tanh(a, out=a)
+    return h, RNNStepCache(x, h_prev, h, params)
+
+
+def rnn_step_backward(dh, cache):
+    """Backward pass of :func:`rnn_step_forward`.
+
+    Args:
+        dh: ``(B, H)`` total gradient of the loss with respect to ``h``.
+        cache: the :class:`RNNStepCache` of the forward step.
+
+    Returns:
+        ``(dx, dh_prev, grads)``: ``dx (B, D)``, ``dh_prev (B, H)``, ``grads`` with the keys of ``params``.
+    """
+    V.check_cache(cache, RNNStepCache, "rnn_step_backward")
+    dh = V.check_upstream("dh", dh, cache.h.shape, "(B, H)", cache.x.dtype)
+    da = dh * (1.0 - cache.h * cache.h)  # (B, H)  δa = δh ⊙ (1 − h²)
+    dx = da @ cache.params["W_ih"]  # (B, D)   W_ihᵀ δa, one row per sample
+    dh_prev = da @ cache.params["W_hh"]  # (B, H)   W_hhᵀ δa
+    db = da.sum(axis=0)  # (H,)
+    grads = {"W_ih": da.T @ cache.x, "W_hh": da.T @ cache.h_prev, "b_ih": db, "b_hh": db.copy()}
+    return dx, dh_prev, grads
+
+
+def rnn_forward(xs, params, h0=None):
+    """Run a tanh RNN over a sequence (time-major).
+
+    Args:
+        xs: ``(T, B, D)`` inputs.
+        params: dict ``W_ih (H, D)``, ``W_hh (H, H)``, ``b_ih (H,)``, ``b_hh (H,)``.
+        h0: ``(B, H)`` initial hidden state; zeros when None.
+
+    Returns:
+        ``(hs, cache)``: ``hs (T, B, H)`` the hidden states ``h_1 … h_T`` and an :class:`RNNCache`.
+    """
+    xs = V.as_float_array("xs", xs, "(T, B, D)", 3)
+    T, B, D = xs.shape
+    H = V.check_params(params, 1, D, xs.dtype, "RNN")
+    h0 = V.check_state("h0", h0, B, H, xs.dtype)
+    hs = (xs.reshape(T * B, D) @ params["W_ih"].T).reshape(T, B, H)  # (T, B, H) input projections
+    hs += params["b_ih"] + params["b_hh"]
+    W_hhT = params["W_hh"].T
+    h = h0
+    for t in range(T):
+        a = hs[t]  # (B, H) view: becomes h_t in place
+        a += h @ W_hhT
+        h = np.tanh(a, out=a)
+    return hs, RNNCache(xs, hs, h0, params)
+
+
+def rnn_backward(dhs, cache):
+    """Backpropagation through time for :func:`rnn_forward`.
+
+    Args:
+        dhs: ``(T, B, H)`` gradient of the loss with respect to every ``h_t`` (put the
+            gradient of the final state into ``dhs[-1]``).
+        cache: the :class:`RNNCache` of the forward pass.
+
+    Returns:
+        ``(dxs, dh0, grads)``: ``dxs (T, B, D)``, ``dh0 (B, H)`` and ``grads`` with the keys of ``params``.
+    """
+    V.check_cache(cache, RNNCache, "rnn_backward")
+    T, B, H = cache.hs.shape
+    D = cache.xs.shape[2]
+    dhs = V.check_upstream("dhs", dhs, (T, B, H), "(T, B, H)", cache.xs.dtype)
+    W_hh = cache.params["W_hh"]
+    da = np.empty_like(cache.hs)  # (T, B, H) gradients of the pre-activations
+    dh = np.zeros((B, H), dtype=cache.xs.dtype)
+    for t in reversed(range(T)):
+        dh += dhs[t]
+        h = cache.hs[t]
+        np.multiply(dh, 1.0 - h * h, out=da[t])
+        dh = da[t] @ W_hh  # (B, H) gradient reaching h_{t-1}
+    h_prevs = np.concatenate([cache.h0[None], cache.hs[:-1]])  # (T, B, H)
+    da2 = da.reshape(T * B, H)
+    db = da2.sum(axis=0)
+    grads = {
+        "W_ih": da2.T @ cache.xs.reshape(T * B, D),
+        "W_hh": da2.T @ h_prevs.reshape(T * B, H),
+        "b_ih": db,
+        "b_hh": db.copy(),
+    }
+    return (da2 @ cache.params["W_ih"]).reshape(T, B, D), dh, grads
