@@ -1,0 +1,44 @@
+"""Reproducibility: one call seeds every random number generator the course uses."""
+from __future__ import annotations
+
+import numbers
+import random
+
+import numpy as np
+
+
+def seed_everything(seed: int = 0) -> np.random.Generator:
+    """Seed Python's ``random``, NumPy's global RNG and torch (CPU and, if present, CUDA).
+
+    Args:
+        seed: a non-negative int.
+
+    Returns:
+        a fresh ``numpy.random.Generator`` seeded with ``seed``, for code that prefers
+        explicit generators (all of ``lstm_course`` does).
+    """
+    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int; got {seed!r}")
+    random.seed(seed)
+    np.random.seed(seed)
+    try:
+        import torch
+    except ImportError:  # torch is a dependency, but NumPy-only use should still work
+        pass
+    else:
+        torch.manual_seed(seed)
+    return np.random.default_rng(seed)
+
+
+def glue(name: str, value, display: bool = False):
+    """Make ``value`` citable from the chapter's prose as ``{glue:text}`name```.
+
+    Uses ``myst_nb.glue`` when it is installed (the book build and local kernels); in Colab,
+    where it may be missing, it does nothing. Returns ``value`` so it can wrap an expression.
+    """
+    try:
+        from myst_nb import glue as _glue
+    except ImportError:
+        return value
+    _glue(name, value, display=display)
+    return value
