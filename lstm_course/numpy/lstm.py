@@ -126,12 +126,12 @@ def lstm_forward(xs, params, h0=None, c0=None):
     hs = np.empty((T, B, H), dtype=xs.dtype)
     cs = np.empty((T, B, H), dtype=xs.dtype)
     tanh_cs = np.empty((T, B, H), dtype=xs.dtype)
+    recurrent = np.empty((B, 4 * H), dtype=xs.dtype)  # W_hh h_{t-1}, reused every step
     h, c = h0, c0
     for t in range(T):
         a = gates[t]  # (B, 4H) view, activated in place
-        a += h @ W_hhT
-        _, c, tanh_cs[t], h = gates_forward(a, c)
-        hs[t], cs[t] = h, c
+        a += np.matmul(h, W_hhT, out=recurrent)
+        _, c, _, h = gates_forward(a, c, c=cs[t], tanh_c=tanh_cs[t], h=hs[t])
     return hs, (hs[-1].copy(), cs[-1].copy()), LSTMCache(xs, hs, h0, cs, c0, gates, tanh_cs, params)
 
 
@@ -159,8 +159,8 @@ def lstm_backward(dhs, cache, dh_n=None, dc_n=None):
     for t in reversed(range(T)):
         dh += dhs[t]  # from the output at t and from step t+1
         c_prev = cache.cs[t - 1] if t > 0 else cache.c0
-        da[t], dc = gates_backward(dh, dc, cache.gates[t], c_prev, cache.tanh_cs[t])
-        dh = da[t] @ W_hh  # (B, H)
+        _, dc = gates_backward(dh, dc, cache.gates[t], c_prev, cache.tanh_cs[t], da=da[t])
+        np.matmul(da[t], W_hh, out=dh)  # (B, H) gradient reaching h_{t-1}
     h_prevs = np.concatenate([cache.h0[None], cache.hs[:-1]]) if T > 1 else cache.h0[None]  # (T, B, H)
     da2 = da.reshape(T * B, 4 * H)
     dxs = (da2 @ cache.params["W_ih"]).reshape(T, B, D)

@@ -17,40 +17,60 @@ the cell computes
     \mathbf{c}_t = \mathbf{f}_t \odot \mathbf{c}_{t-1} + \mathbf{i}_t \odot \mathbf{g}_t,\qquad
     \mathbf{h}_t = \mathbf{o}_t \odot \tanh(\mathbf{c}_t).
 
-Both functions here work on one time step of a batch: ``(B, 4H)`` gates, ``(B, H)`` states.
+Both functions work on one time step of a batch: ``(B, 4H)`` gates, ``(B, H)`` states, and
+write into caller-supplied arrays when given (the sequence functions preallocate them).
+
+One ``tanh`` activates all four gates: since ``σ(a) = (1 + tanh(a/2)) / 2``, scaling the
+sigmoid blocks by ``s = 1/2`` (and the g block by 1), applying ``tanh``, scaling again by
+``s`` and adding ``s`` on the sigmoid blocks gives ``[σ(aⁱ), σ(aᶠ), tanh(aᵍ), σ(aᵒ)]``.
 """
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
-from .activations import sigmoid, tanh
+
+@lru_cache(maxsize=64)
+def _gate_affine(H: int, dtype: np.dtype):
+    """``(scale, shift)`` rows of length 4H: 1/2 on the sigmoid blocks i, f, o; 1 and 0 on g."""
+    scale = np.full(4 * H, 0.5, dtype=dtype)
+    scale[2 * H : 3 * H] = 1.0
+    shift = np.full(4 * H, 0.5, dtype=dtype)
+    shift[2 * H : 3 * H] = 0.0
+    scale.flags.writeable = shift.flags.writeable = False
+    return scale, shift
 
 
-def gates_forward(a: np.ndarray, c_prev: np.ndarray):
+def gates_forward(a, c_prev, c=None, tanh_c=None, h=None):
     """Activate the pre-activations ``a`` in place and update the cell.
 
     Args:
         a: ``(B, 4H)`` pre-activations in gate order i, f, g, o; overwritten with
             the activated gates ``[i, f, g, o]``.
         c_prev: ``(B, H)`` previous cell state ``c_{t-1}``.
+        c, tanh_c, h: optional ``(B, H)`` arrays to write the results into.
 
     Returns:
-        ``(gates, c, tanh_c, h)``: ``gates`` is ``a`` itself, now ``(B, 4H)`` activations;
+        ``(gates, c, tanh_c, h)``: ``gates`` is ``a`` itself, now the ``(B, 4H)`` activations;
         ``c``, ``tanh_c`` and ``h`` are ``(B, H)``.
     """
     H = c_prev.shape[1]
-    sigmoid(a[:, : 2 * H], out=a[:, : 2 * H])  # i, f
-    tanh(a[:, 2 * H : 3 * H], out=a[:, 2 * H : 3 * H])  # g
-    sigmoid(a[:, 3 * H :], out=a[:, 3 * H :])  # o
+    scale, shift = _gate_affine(H, a.dtype)
+    a *= scale
+    np.tanh(a, out=a)
+    a *= scale
+    a += shift  # a = [i, f, g, o]
     i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
-    c = f * c_prev  # (B, H)  eq. c_t = f ⊙ c_{t-1} + i ⊙ g
-    c += i * g
-    tanh_c = np.tanh(c)
-    h = o * tanh_c  # (B, H)  eq. h_t = o ⊙ tanh(c_t)
+    c = np.multiply(f, c_prev, out=c)  # c_t = f ⊙ c_{t-1} + i ⊙ g
+    h = np.multiply(i, g, out=h)  # (h holds i ⊙ g for a moment)
+    c += h
+    tanh_c = np.tanh(c, out=tanh_c)
+    np.multiply(o, tanh_c, out=h)  # h_t = o ⊙ tanh(c_t)
     return a, c, tanh_c, h
 
 
-def gates_backward(dh: np.ndarray, dc: np.ndarray, gates: np.ndarray, c_prev: np.ndarray, tanh_c: np.ndarray):
+def gates_backward(dh, dc, gates, c_prev, tanh_c, da=None):
     r"""Backward through the element-wise core of one step.
 
     With :math:`\delta\mathbf{h}_t` and :math:`\delta\mathbf{c}_t` the gradients arriving at
@@ -58,15 +78,21 @@ def gates_backward(dh: np.ndarray, dc: np.ndarray, gates: np.ndarray, c_prev: np
 
     .. math::
 
-        \delta\mathbf{o} &= \delta\mathbf{h}_t \odot \tanh(\mathbf{c}_t) \\
+        \delta\mathbf{o}_t &= \delta\mathbf{h}_t \odot \tanh(\mathbf{c}_t) \\
         \overline{\delta\mathbf{c}}_t &= \delta\mathbf{c}_t + \delta\mathbf{h}_t \odot \mathbf{o}_t
             \odot (1 - \tanh^2(\mathbf{c}_t)) \\
-        \delta\mathbf{f} = \overline{\delta\mathbf{c}}_t \odot \mathbf{c}_{t-1},\quad
-        \delta\mathbf{i} &= \overline{\delta\mathbf{c}}_t \odot \mathbf{g}_t,\quad
-        \delta\mathbf{g} = \overline{\delta\mathbf{c}}_t \odot \mathbf{i}_t,\quad
+        \delta\mathbf{i}_t = \overline{\delta\mathbf{c}}_t \odot \mathbf{g}_t,\quad
+        \delta\mathbf{f}_t &= \overline{\delta\mathbf{c}}_t \odot \mathbf{c}_{t-1},\quad
+        \delta\mathbf{g}_t = \overline{\delta\mathbf{c}}_t \odot \mathbf{i}_t,\quad
         \delta\mathbf{c}_{t-1} = \overline{\delta\mathbf{c}}_t \odot \mathbf{f}_t \\
-        \delta\mathbf{a}^{i,f,o} &= \delta(\cdot) \odot s(1-s),\qquad
-        \delta\mathbf{a}^g = \delta\mathbf{g} \odot (1 - \mathbf{g}^2)
+        \delta\mathbf{a}^{i,f,o}_t &= \delta(\cdot) \odot s(1-s) \text{ with } s \text{ the gate},\qquad
+        \delta\mathbf{a}^g_t = \delta\mathbf{g}_t \odot (1 - \mathbf{g}_t^2)
+
+    Args:
+        dh, dc: ``(B, H)`` gradients reaching ``h_t`` and ``c_t``.
+        gates: ``(B, 4H)`` activated gates i, f, g, o of the step.
+        c_prev, tanh_c: ``(B, H)`` ``c_{t-1}`` and ``tanh(c_t)`` of the step.
+        da: optional ``(B, 4H)`` array to write ``δa_t`` into.
 
     Returns:
         ``(da, dc_prev)``: ``(B, 4H)`` gradient of the pre-activations, ``(B, H)`` gradient
@@ -74,17 +100,21 @@ def gates_backward(dh: np.ndarray, dc: np.ndarray, gates: np.ndarray, c_prev: np
     """
     H = c_prev.shape[1]
     i, f, g, o = gates[:, :H], gates[:, H : 2 * H], gates[:, 2 * H : 3 * H], gates[:, 3 * H :]
-    dc_total = dh * o
-    dc_total *= 1.0 - tanh_c * tanh_c
+    if da is None:
+        da = np.empty_like(gates)
+    dc_total = np.multiply(tanh_c, tanh_c)
+    np.subtract(1.0, dc_total, out=dc_total)
+    dc_total *= o
+    dc_total *= dh
     dc_total += dc  # (B, H) all gradient reaching c_t
-    da = np.empty_like(gates)  # (B, 4H)
     np.multiply(dc_total, g, out=da[:, :H])  # δi
     np.multiply(dc_total, c_prev, out=da[:, H : 2 * H])  # δf
     np.multiply(dc_total, i, out=da[:, 2 * H : 3 * H])  # δg
     np.multiply(dh, tanh_c, out=da[:, 3 * H :])  # δo
-    s = gates[:, : 2 * H]
-    da[:, : 2 * H] *= s * (1.0 - s)  # through σ of i and f
-    da[:, 2 * H : 3 * H] *= 1.0 - g * g  # through tanh of g
-    da[:, 3 * H :] *= o * (1.0 - o)  # through σ of o
-    dc_prev = dc_total * f
-    return da, dc_prev
+    deriv = np.subtract(1.0, gates)  # 1 − s on the sigmoid blocks
+    deriv *= gates  # s (1 − s)
+    np.multiply(g, g, out=deriv[:, 2 * H : 3 * H])
+    np.subtract(1.0, deriv[:, 2 * H : 3 * H], out=deriv[:, 2 * H : 3 * H])  # 1 − g² on the g block
+    da *= deriv
+    dc_total *= f  # δc_{t-1} through the direct path
+    return da, dc_total
