@@ -40,5 +40,8 @@ def glue(name: str, value, display: bool = False):
         from myst_nb import glue as _glue
     except ImportError:
         return value
-    _glue(name, value, display=display)
+    # A NumPy scalar's repr is "np.float64(0.12)" under NumPy 2, which {glue:text} cannot
+    # format: glue the plain Python number instead.
+    plain = value.item() if isinstance(value, np.generic) else value
+    _glue(name, plain, display=display)
     return value

@@ -1,0 +1,29 @@
+"""Seeding and glue."""
+import numpy as np
+import pytest
+import torch
+
+from lstm_course.utils import glue, seed_everything
+
+
+def test_seed_everything_makes_all_generators_repeat():
+    rng = seed_everything(3)
+    a = (rng.random(), np.random.rand(), torch.rand(1).item())
+    rng = seed_everything(3)
+    assert (rng.random(), np.random.rand(), torch.rand(1).item()) == a
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, "0", True])
+def test_seed_must_be_a_non_negative_int(bad):
+    with pytest.raises(ValueError, match="seed must be a non-negative int"):
+        seed_everything(bad)
+
+
+def test_glue_returns_its_value_and_unwraps_numpy_scalars(monkeypatch):
+    seen = {}
+    import myst_nb
+
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display=False: seen.update({name: value}))
+    x = np.float64(0.25)
+    assert glue("x", x) is x
+    assert type(seen["x"]) is float and seen["x"] == 0.25
