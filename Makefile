@@ -1,0 +1,77 @@
+# LSTMs from the Ground Up: build, test and maintain the course.
+#
+#   make book      build the HTML book (creates .venv on first use) and print where it is
+#   make test      every test: unit tests, nbval on every notebook, strict book build, browser test
+#   make execute   re-execute every notebook in place (after changing a notebook or lstm_course)
+#   make student   student versions of the labs in student/
+#   make bench     the speed benchmark (benchmarks/bench_rnn.py)
+#   make clean     remove build outputs
+#
+# Needs Python 3.11 (override with `make PYTHON=/path/to/python3.11 ...`). `make test` also needs
+# Debian's chromium and chromium-driver packages; it installs them when run as root.
+
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.requirements-installed
+# pytest-xdist workers for `make test`; notebooks of one file always run in one worker.
+WORKERS ?= 2
+CHROMIUM ?= /usr/bin/chromium
+
+.PHONY: venv book test execute student bench clean browser-deps sync help
+.DEFAULT_GOAL := help
+
+help:
+	@sed -n '3,8p' Makefile
+
+# The virtual environment, re-installed whenever requirements.txt or pyproject.toml changes.
+venv: $(STAMP)
+
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
+	@touch $(STAMP)
+
+# Always from a clean _build: a cached build hides failing notebooks and stale package code.
+# Warnings are errors, as in `make test`; with --keep-going the pages are still written, so the
+# path is printed either way.
+book: venv
+	rm -rf _build
+	@$(VENV)/bin/jupyter-book build . --builder html -W -n --keep-going; status=$$?; \
+	  if [ -f _build/html/index.html ]; then echo; echo "The book is at $(CURDIR)/_build/html/index.html"; fi; \
+	  if [ $$status -ne 0 ]; then echo "The build had warnings (listed above); make test fails until they are fixed."; fi; \
+	  exit $$status
+
+# Debian's Chromium for the real-browser test (Playwright drives it; it never downloads one).
+browser-deps:
+	@if [ -x "$(CHROMIUM)" ]; then \
+	  echo "chromium: $$($(CHROMIUM) --version 2>/dev/null)"; \
+	elif [ "$$(id -u)" = 0 ]; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null \
+	    && echo "installed: $$($(CHROMIUM) --version 2>/dev/null)"; \
+	else \
+	  echo "$(CHROMIUM) is missing: run 'sudo make browser-deps' (Debian's chromium and chromium-driver)"; exit 1; \
+	fi
+
+# pytest exits 5 when it collected no test: that is a broken configuration, not a pass.
+test: venv browser-deps
+	@$(PY) -m pytest -n $(WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS); \
+	  status=$$?; \
+	  if [ $$status -eq 5 ]; then echo "pytest collected no tests: the test configuration is broken"; exit 1; fi; \
+	  exit $$status
+
+sync: venv
+	$(PY) tools/sync_setup_cells.py
+
+execute: venv sync
+	$(PY) tools/execute_notebooks.py
+
+student: venv
+	$(PY) -m lstm_course.assignments student notebooks/ student/
+
+bench: venv
+	$(PY) benchmarks/bench_rnn.py
+
+clean:
+	rm -rf _build artifacts student .pytest_cache
+	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +

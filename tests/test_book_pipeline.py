@@ -1,0 +1,251 @@
+"""The book's pipeline: strict build, notebook hygiene, set-up cells, and self-tests of the machinery.
+
+The self-tests build a tiny book and run nbval on tiny notebooks in a temporary folder, with the
+repository's own `_config.yml`, `pytest.ini` and sanitize file, and show that a broken cell, a
+stale output and a broken cross-reference each make the test command fail.
+"""
+from __future__ import annotations
+
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import nbformat
+import pytest
+import yaml
+
+from .conftest import ROOT, build_book
+
+sys.path.insert(0, str(ROOT / "tools"))
+import execute_notebooks  # noqa: E402
+import notebook_checks  # noqa: E402
+import sync_setup_cells  # noqa: E402
+
+NOTEBOOKS = notebook_checks.all_notebooks()
+TEMPLATE = ROOT / "book" / "_template.ipynb"
+
+
+def _toc_files() -> list[str]:
+    """Every `file:` of _toc.yml (root included), without suffix, relative to the repository."""
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf8"))
+    files = [toc["root"]]
+
+    def walk(entries):
+        for entry in entries or []:
+            if "file" in entry:
+                files.append(entry["file"])
+            walk(entry.get("sections"))
+
+    for part in toc.get("parts", []):
+        walk(part.get("chapters"))
+    walk(toc.get("chapters"))
+    return files
+
+
+# --------------------------------------------------------------------------------------------
+# The real book and its notebooks
+# --------------------------------------------------------------------------------------------
+
+@pytest.mark.book
+def test_book_builds_with_warnings_as_errors(book_build):
+    """`jupyter-book build -W -n --keep-going` from a clean folder: no warning, every page built."""
+    warnings = [line for line in book_build.log.splitlines() if "WARNING" in line or "ERROR" in line]
+    assert book_build.returncode == 0 and not warnings, (
+        f"the book build failed (exit {book_build.returncode}):\n" + "\n".join(warnings[:40])
+        + "\n--- end of the log ---\n" + book_build.log[-3000:])
+    for file in _toc_files():
+        assert (book_build.html / f"{file}.html").is_file(), f"no page built for {file}"
+    assert (book_build.html / "index.html").is_file()
+
+
+def test_every_notebook_is_in_the_toc():
+    """A notebook in book/ or notebooks/ that is not in _toc.yml would be silently left out."""
+    listed = set(_toc_files())
+    missing = [str(p.relative_to(ROOT).with_suffix("")) for p in NOTEBOOKS
+               if p != TEMPLATE and str(p.relative_to(ROOT).with_suffix("")) not in listed]
+    assert not missing, f"notebooks not in _toc.yml (uncomment or add their entries): {missing}"
+
+
+def test_every_toc_entry_exists():
+    absent = [f for f in _toc_files()
+              if not any((ROOT / f"{f}{suffix}").is_file() for suffix in (".md", ".ipynb"))]
+    assert not absent, f"_toc.yml lists files that do not exist: {absent}"
+
+
+def test_setup_cells_match_the_repository_in_config():
+    proc = subprocess.run([sys.executable, str(ROOT / "tools" / "sync_setup_cells.py"), "--check"],
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[str(p.relative_to(ROOT)) for p in NOTEBOOKS])
+def test_notebook_hygiene(path):
+    """Executed in order, python3 kernel, set-up cell first, no stderr, errors or machine paths."""
+    problems = notebook_checks.check_notebook(path)
+    assert not problems, f"{path.relative_to(ROOT)}:\n  " + "\n  ".join(problems)
+
+
+def test_bibliography_keys_are_unique():
+    """One key, one entry, across book/references.bib and book/_bib/*.bib."""
+    seen: dict[str, str] = {}
+    duplicates = []
+    for bib in [ROOT / "book" / "references.bib", *sorted((ROOT / "book" / "_bib").glob("*.bib"))]:
+        for key in re.findall(r"^\s*@\w+\s*\{\s*([^,\s]+)\s*,", bib.read_text(encoding="utf8"), re.M):
+            if key.lower() in seen:
+                duplicates.append(f"{key} in {bib.name} and {seen[key.lower()]}")
+            seen.setdefault(key.lower(), bib.name)
+    assert seen, "no bibliography entries found"
+    assert not duplicates, duplicates
+
+
+# --------------------------------------------------------------------------------------------
+# Self-tests of the machinery on a tiny book
+# --------------------------------------------------------------------------------------------
+
+def _notebook(*sources: str) -> nbformat.NotebookNode:
+    """A notebook with a title cell, the set-up cell and the given code cells."""
+    setup = sync_setup_cells.setup_source(*sync_setup_cells.repository())
+    cells = [nbformat.v4.new_markdown_cell("# A tiny chapter\n\nIt prints a number.")]
+    cells.append(nbformat.v4.new_code_cell(setup, metadata={"tags": list(sync_setup_cells.TAGS)}))
+    cells += [nbformat.v4.new_code_cell(s) for s in sources]
+    return nbformat.v4.new_notebook(cells=cells, metadata={
+        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
+        "language_info": {"name": "python"}})
+
+
+def _executed(path: pathlib.Path, *sources: str) -> pathlib.Path:
+    nbformat.write(_notebook(*sources), path)
+    execute_notebooks.execute(path, timeout=60)
+    return path
+
+
+def _run_nbval(paths: list[pathlib.Path], junit: pathlib.Path) -> dict[str, list[str]]:
+    """Run the repository's own nbval configuration on `paths`; return outcomes per notebook."""
+    subprocess.run([sys.executable, "-m", "pytest", "-c", str(ROOT / "pytest.ini"), "-p", "no:xdist",
+                    "-o", "junit_family=xunit1", f"--junitxml={junit}", "-q", *map(str, paths)],
+                   cwd=ROOT, capture_output=True, text=True, timeout=300)
+    outcomes: dict[str, list[str]] = {}
+    for case in ET.parse(junit).getroot().iter("testcase"):
+        problems = [child for child in case if child.tag in ("failure", "error", "skipped")]
+        kind = problems[0].tag if problems else "passed"
+        message = "".join((c.get("message") or "") + (c.text or "") for c in problems)
+        outcomes.setdefault(pathlib.Path(case.get("file", "?")).stem, []).append(f"{kind}: {message}")
+    return outcomes
+
+
+def test_nbval_fails_on_a_broken_cell_and_on_a_stale_output(tmp_path):
+    good = _executed(tmp_path / "good.ipynb", "x = 6 * 7\nprint(x)", "assert x == 42")
+    # Output that honestly varies (an address, a duration, a progress-bar rate), made certain to
+    # differ between runs: the sanitize file must make nbval accept it.
+    varying = _executed(tmp_path / "varying.ipynb",
+                        "import secrets\n"
+                        "print(f'<Model object at 0x{secrets.randbits(48) | 1 << 44:012x}>')\n"
+                        "print(f'step took {1 + secrets.randbelow(10**6) / 1e3:.3f} ms')\n"
+                        "print(f'[00:0{secrets.randbelow(10)}<00:00, {secrets.randbelow(999) + 1}.5it/s]')")
+    broken = tmp_path / "broken.ipynb"
+    nb = nbformat.read(good, as_version=4)
+    nb.cells[-1].source = "assert x == 43, 'a deliberately broken cell'"
+    nbformat.write(nb, broken)
+    stale = tmp_path / "stale.ipynb"
+    nb = nbformat.read(good, as_version=4)
+    nb.cells[2].outputs[0].text = "41\n"  # the committed output no longer matches the code
+    nbformat.write(nb, stale)
+
+    outcomes = _run_nbval([good, varying, broken, stale], tmp_path / "nbval.xml")
+
+    assert set(outcomes) == {"good", "varying", "broken", "stale"}, outcomes
+    assert all(o.startswith("passed") for o in outcomes["good"]), outcomes["good"]
+    assert all(o.startswith("passed") for o in outcomes["varying"]), outcomes["varying"]
+    assert any("deliberately broken" in o for o in outcomes["broken"] if o.startswith("failure")), outcomes["broken"]
+    assert any("Cell outputs differ" in o for o in outcomes["stale"] if o.startswith("failure")), outcomes["stale"]
+
+
+def _tiny_book(folder: pathlib.Path, intro_extra: str = "") -> pathlib.Path:
+    """A three-page book with the repository's real `_config.yml`, extensions and static files.
+
+    The chapter is the house template, so this also proves the template builds cleanly.
+    """
+    (folder / "book").mkdir(parents=True)
+    for name in ("_config.yml",):
+        shutil.copy(ROOT / name, folder / name)
+    for name in ("references.bib", "logo.svg", "bibliography.md"):
+        shutil.copy(ROOT / "book" / name, folder / "book" / name)
+    for name in ("_ext", "_static", "_bib"):
+        if (ROOT / "book" / name).is_dir():
+            shutil.copytree(ROOT / "book" / name, folder / "book" / name,
+                            ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(TEMPLATE, folder / "book" / "chapter.ipynb")
+    (folder / "book" / "intro.md").write_text(
+        "# Tiny book\n\nThe chapter's figure is {numref}`fig-template-hidden`, after "
+        "equation {eq}`eq-template-rnn`.\n" + intro_extra, encoding="utf8")
+    (folder / "_toc.yml").write_text(
+        "format: jb-book\nroot: book/intro\nparts:\n  - caption: Part\n    numbered: true\n"
+        "    chapters:\n      - file: book/chapter\n      - file: book/bibliography\n", encoding="utf8")
+    return folder
+
+
+def test_a_broken_cross_reference_or_citation_fails_the_build(tmp_path):
+    clean = build_book(_tiny_book(tmp_path / "clean"), tmp_path / "clean-out")
+    assert clean.returncode == 0, "the control build of the template failed:\n" + clean.log[-4000:]
+    assert (clean.html / "book" / "chapter.html").is_file()
+
+    broken = build_book(_tiny_book(tmp_path / "broken",
+                                   "\nSee {numref}`fig-does-not-exist` and {cite:p}`nobody1999`.\n"),
+                        tmp_path / "broken-out")
+    assert broken.returncode != 0, "a build with a broken reference passed:\n" + broken.log[-3000:]
+    assert "fig-does-not-exist" in broken.log, broken.log[-3000:]
+    assert "nobody1999" in broken.log, broken.log[-3000:]
+
+
+def test_hygiene_checks_catch_what_they_promise(tmp_path):
+    nb = _notebook("print(1)", "print(2)")
+    nb.cells[2].execution_count, nb.cells[3].execution_count = 2, 1  # run out of order
+    nb.cells[1].execution_count = 3
+    nb.cells[2].outputs = [nbformat.v4.new_output("stream", name="stderr", text="UserWarning: x\n")]
+    nb.cells[3].outputs = [nbformat.v4.new_output("stream", name="stdout", text="saved to /tmp/abc.npz\n")]
+    nb.cells[3].source = "# NBVAL_IGNORE_OUTPUT\nprint(2)"
+    nb.metadata["kernelspec"]["name"] = "myenv"
+    path = tmp_path / "bad.ipynb"
+    nbformat.write(nb, path)
+    problems = "\n".join(notebook_checks.check_notebook(path))
+    for expected in ("execution counts", "stderr", "/tmp/abc.npz", "NBVAL_IGNORE_OUTPUT", "kernelspec"):
+        assert expected in problems, f"{expected!r} not reported in:\n{problems}"
+    nb.cells.pop(1)  # no set-up cell
+    nbformat.write(nb, path)
+    assert "setup" in "\n".join(notebook_checks.check_notebook(path))
+
+
+def test_sync_setup_cells_follows_the_config(tmp_path):
+    config = tmp_path / "_config.yml"
+    config.write_text("repository:\n  url: https://github.com/someone/fork.git\n  branch: dev\n")
+    path = tmp_path / "nb.ipynb"
+    nbformat.write(_notebook("print(1)"), path)
+    args = ["--config", str(config), str(path)]
+    assert sync_setup_cells.main(["--check", *args]) == 1  # still names the upstream repository
+    assert sync_setup_cells.main(args) == 0
+    assert sync_setup_cells.main(["--check", *args]) == 0
+    source = nbformat.read(path, as_version=4).cells[1].source
+    assert "lstm_course @ git+https://github.com/someone/fork@dev" in source
+    assert source.startswith("# Set-up: make `lstm_course` importable")
+    with pytest.raises(ValueError, match="repository.url"):
+        config.write_text("repository:\n  branch: dev\n")
+        sync_setup_cells.repository(config)
+
+
+def test_binder_pins_match_the_root_requirements():
+    """Binder runs the notebooks with the same versions as the test suite (torch as its CPU build)."""
+    def pins(path):
+        found = {}
+        for line in path.read_text(encoding="utf8").splitlines():
+            match = re.match(r"^([A-Za-z0-9_.-]+)==([^\s+#]+)", line.strip())
+            if match:
+                found[match.group(1).lower()] = match.group(2)
+        return found
+
+    root, binder = pins(ROOT / "requirements.txt"), pins(ROOT / "binder" / "requirements.txt")
+    assert {"torch", "numpy", "matplotlib", "ipywidgets"} <= set(binder), binder
+    mismatched = {name: (version, root.get(name)) for name, version in binder.items() if root.get(name) != version}
+    assert not mismatched, f"binder/requirements.txt pins differ from requirements.txt: {mismatched}"

@@ -1,0 +1,172 @@
+"""Hygiene checks for the committed, executed notebooks of the course.
+
+Usage: python tools/notebook_checks.py [PATH ...]   (default: every notebook in book/ and notebooks/)
+
+Each check reads a notebook as committed and returns a list of problems (empty when clean).
+`tests/test_book_pipeline.py` runs them on every notebook; `tools/execute_notebooks.py` prints
+them right after executing, so an author sees the problem before the test suite does.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import pathlib
+import re
+import sys
+
+import nbformat
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+NOTEBOOK_FOLDERS = ("book", "notebooks")
+
+#: Paths of the machine that executed a notebook; they must never reach a committed output.
+MACHINE_PATH = re.compile(r"(/tmp/|/root/|/work/|/home/|/Users/|/private/var/|[A-Z]:\\Users\\)[^\"'\s]{0,60}")
+#: nbval's comment markers: readers would see them. Use the cell tags (nbval-ignore-output, ...).
+NBVAL_COMMENT = re.compile(r"^\s*#\s*(NBVAL_\w+|PYTEST_VALIDATE_IGNORE_OUTPUT)\b", re.MULTILINE)
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+MAX_BYTES = 3_000_000
+#: Output mimetypes that carry text (checked for machine paths); images are base64 and skipped.
+TEXT_MIMETYPES = ("text/plain", "text/html", "text/markdown", "text/latex", "application/json",
+                  "image/svg+xml")
+
+
+def all_notebooks(root: pathlib.Path = ROOT) -> list[pathlib.Path]:
+    """Every notebook in book/ and notebooks/ (the template included), sorted."""
+    found = []
+    for folder in NOTEBOOK_FOLDERS:
+        found += [p for p in sorted((root / folder).rglob("*.ipynb"))
+                  if "_build" not in p.parts and ".ipynb_checkpoints" not in p.parts]
+    return found
+
+
+def code_cells(nb) -> list:
+    """The code cells that have source (empty cells are never executed and are ignored)."""
+    return [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+
+
+def check_metadata(nb) -> list[str]:
+    """The kernel is the standard `python3` kernel and the language is Python."""
+    problems = []
+    kernelspec = nb.metadata.get("kernelspec", {})
+    if kernelspec.get("name") != "python3":
+        problems.append(f"kernelspec name is {kernelspec.get('name')!r}; expected 'python3'")
+    language = nb.metadata.get("language_info", {}).get("name") or kernelspec.get("language")
+    if language != "python":
+        problems.append(f"language is {language!r}; expected 'python'")
+    return problems
+
+
+def check_executed_in_order(nb) -> list[str]:
+    """Every code cell was executed, once, top to bottom in one fresh kernel: counts 1, 2, 3, ..."""
+    counts = [c.execution_count for c in code_cells(nb)]
+    if not counts:
+        return []
+    if all(n is None for n in counts):
+        return ["not executed: commit notebooks executed (make execute or tools/execute_notebooks.py)"]
+    if counts != list(range(1, len(counts) + 1)):
+        return [f"execution counts are {counts}; expected 1..{len(counts)} "
+                "(re-execute with `make execute` or tools/execute_notebooks.py)"]
+    return []
+
+
+def check_outputs(nb) -> list[str]:
+    """No errors, no stderr, no machine paths; every widget view has saved state."""
+    problems = []
+    saved = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        where = f"cell {index}"
+        for output in cell.get("outputs", []):
+            kind = output.get("output_type")
+            if kind == "error":
+                problems.append(f"{where}: committed error output {output.get('ename')}: {output.get('evalue')}")
+                continue
+            if kind == "stream":
+                if output.get("name") == "stderr":
+                    problems.append(f"{where}: stderr output {output.get('text', '')[:80]!r}")
+                texts = [output.get("text", "")]
+            else:
+                data = output.get("data", {})
+                texts = [v if isinstance(v, str) else json.dumps(v) for k, v in data.items()
+                         if k in TEXT_MIMETYPES]
+                view = data.get(WIDGET_VIEW)
+                if view and view.get("model_id") not in saved:
+                    problems.append(f"{where}: widget view {view.get('model_id')} has no saved widget "
+                                    "state (execute with tools/execute_notebooks.py)")
+            for text in texts:
+                match = MACHINE_PATH.search(text)
+                if match:
+                    problems.append(f"{where}: output names a machine path: {match.group(0)!r}")
+    return problems
+
+
+def check_no_nbval_comments(nb) -> list[str]:
+    """nbval is steered by cell tags, never by comments that readers would see."""
+    return [f"cell {i}: nbval comment marker {m.group(1)}; use the cell tag instead"
+            for i, c in enumerate(nb.cells) if c.cell_type == "code"
+            for m in [NBVAL_COMMENT.search(c.source)] if m]
+
+
+def check_setup_cell(nb) -> list[str]:
+    """The first code cell is the set-up cell (tag `setup`); its text is kept by sync_setup_cells."""
+    cells = code_cells(nb)
+    if not cells:
+        return []
+    if "setup" not in cells[0].metadata.get("tags", []):
+        return ["the first code cell has no `setup` tag (copy it from book/_template.ipynb or run "
+                "tools/sync_setup_cells.py)"]
+    return []
+
+
+def check_figures_captioned(nb) -> list[str]:
+    """In the book's chapters every figure is captioned and named through the cell metadata."""
+    problems = []
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        has_image = any(k.startswith("image/") for o in cell.get("outputs", [])
+                        for k in o.get("data", {}))
+        if not has_image:
+            continue
+        figure = cell.metadata.get("mystnb", {}).get("figure", {})
+        if not figure.get("caption") or not str(figure.get("name", "")).startswith("fig-"):
+            problems.append(f"cell {index}: a figure without mystnb.figure caption and name 'fig-...' "
+                            "in its cell metadata")
+    return problems
+
+
+def check_notebook(path: pathlib.Path, root: pathlib.Path = ROOT) -> list[str]:
+    """All the checks above for one notebook file."""
+    if path.stat().st_size > MAX_BYTES:
+        size_problem = [f"{path.stat().st_size / 1e6:.1f} MB (limit {MAX_BYTES / 1e6:.0f} MB): "
+                        "are the figures larger than they need to be?"]
+    else:
+        size_problem = []
+    nb = nbformat.read(path, as_version=4)
+    problems = (size_problem + check_metadata(nb) + check_executed_in_order(nb) + check_outputs(nb)
+                + check_no_nbval_comments(nb) + check_setup_cell(nb))
+    relative = path.resolve().relative_to(root.resolve()) if path.resolve().is_relative_to(root.resolve()) else path
+    if relative.parts and relative.parts[0] == "book":
+        problems += check_figures_captioned(nb)
+    return problems
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("paths", nargs="*", type=pathlib.Path)
+    args = parser.parse_args(argv)
+    paths = args.paths or all_notebooks()
+    failed = 0
+    for path in paths:
+        problems = check_notebook(path)
+        for problem in problems:
+            print(f"{path}: {problem}")
+        failed += bool(problems)
+    print(f"{len(paths) - failed} clean, {failed} with problems")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,109 @@
+"""Keep the set-up cell of every notebook in step with the repository named in `_config.yml`.
+
+Usage: python tools/sync_setup_cells.py [--check] [PATH ...]
+       (default: every notebook in book/ and notebooks/)
+
+The first code cell of every notebook (tag `setup`) makes `lstm_course` importable: in Colab it
+pip-installs the package from the repository; locally and in Binder, where the package is already
+installed, it does nothing. Its text is generated here from `repository.url` and
+`repository.branch` in `_config.yml`, the one place that names the repository, so a fork changes
+that file and runs this tool. The cell carries the tags `setup` and `remove-cell` (it is not shown
+in the online book, where it would be noise; Colab and Binder users see it).
+
+Without --check, rewrites the notebooks that differ (only that cell; outputs are untouched, the
+cell has none). With --check, changes nothing and exits 1 if any notebook is out of step.
+"""
+from __future__ import annotations
+
+import argparse
+import pathlib
+import sys
+
+import nbformat
+import yaml
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tools"))
+from notebook_checks import all_notebooks, code_cells  # noqa: E402
+
+TAGS = ["setup", "remove-cell"]
+TEMPLATE = '''\
+# Set-up: make `lstm_course` importable (installs it in Colab; does nothing locally or in Binder).
+import importlib.util, subprocess, sys
+if importlib.util.find_spec("lstm_course") is None:
+    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
+                    "lstm_course @ git+{url}@{branch}"], check=True)'''
+
+
+def repository(config_path: pathlib.Path = ROOT / "_config.yml") -> tuple[str, str]:
+    """The repository URL (without a trailing `.git` or `/`) and branch from `_config.yml`."""
+    config = yaml.safe_load(config_path.read_text(encoding="utf8"))
+    repo = config.get("repository") or {}
+    url, branch = repo.get("url"), repo.get("branch")
+    if not url or not branch:
+        raise ValueError(f"{config_path} needs repository.url and repository.branch; got {repo!r}")
+    url = str(url).rstrip("/")
+    if url.endswith(".git"):
+        url = url[: -len(".git")]
+    return url, str(branch)
+
+
+def setup_source(url: str, branch: str) -> str:
+    """The exact text of the set-up cell for this repository and branch."""
+    return TEMPLATE.format(url=url, branch=branch)
+
+
+def sync(nb, source: str) -> list[str]:
+    """Bring `nb`'s set-up cell in step (in memory); return what was changed."""
+    cells = code_cells(nb)
+    changes = []
+    first = cells[0] if cells else None
+    if first is None:
+        return changes  # a notebook without code needs no set-up
+    if "setup" not in first.metadata.get("tags", []) and "find_spec(\"lstm_course\")" not in first.source:
+        # No set-up cell at all: insert one before the first code cell.
+        new = nbformat.v4.new_code_cell(source=source, metadata={"tags": list(TAGS)})
+        if nb.nbformat_minor < 5:  # cell ids exist from nbformat 4.5 on
+            del new["id"]
+        nb.cells.insert(nb.cells.index(first), new)
+        return ["inserted the set-up cell (re-execute the notebook)"]
+    if first.source != source:
+        first.source = source
+        changes.append("rewrote the set-up cell's source")
+    tags = first.metadata.get("tags", [])
+    missing = [t for t in TAGS if t not in tags]
+    if missing:
+        first.metadata["tags"] = list(tags) + missing
+        changes.append(f"added tags {missing}")
+    return changes
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--check", action="store_true", help="change nothing; exit 1 if out of step")
+    parser.add_argument("--config", type=pathlib.Path, default=ROOT / "_config.yml")
+    parser.add_argument("paths", nargs="*", type=pathlib.Path)
+    args = parser.parse_args(argv)
+    source = setup_source(*repository(args.config))
+    paths = args.paths or all_notebooks()
+    stale = 0
+    for path in paths:
+        nb = nbformat.read(path, as_version=4)
+        changes = sync(nb, source)
+        if not changes:
+            continue
+        stale += 1
+        if args.check:
+            print(f"out of step: {path}: would have {'; '.join(changes)}")
+        else:
+            nbformat.write(nb, path)
+            print(f"updated {path}: {'; '.join(changes)}")
+    if args.check and stale:
+        print(f"{stale} notebook(s) out of step with _config.yml; run `python tools/sync_setup_cells.py`")
+        return 1
+    print(f"{len(paths)} notebook(s) checked, {stale} {'out of step' if args.check else 'updated'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
