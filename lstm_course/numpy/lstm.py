@@ -136,7 +136,27 @@ def lstm_forward(xs, params, h0=None, c0=None):
 
 
 def lstm_backward(dhs, cache, dh_n=None, dc_n=None):
-    """Backpropagation through time for :func:`lstm_forward`.
+    r"""Backpropagation through time for :func:`lstm_forward`.
+
+    The same equations as :func:`lstm_step_backward` applied from ``t = T`` down to 1, arranged
+    so that the loop over time does only what depends on the recursion. Everything that depends
+    on the forward pass alone is computed for all steps at once before the loop:
+
+    .. math::
+
+        K_t = [\mathbf{g}_t \odot \sigma'(\mathbf{a}^i_t);\;
+               \mathbf{c}_{t-1} \odot \sigma'(\mathbf{a}^f_t);\;
+               \mathbf{i}_t \odot (1 - \mathbf{g}_t^2);\;
+               \tanh(\mathbf{c}_t) \odot \sigma'(\mathbf{a}^o_t)],\qquad
+        \mathbf{u}_t = \mathbf{o}_t \odot (1 - \tanh^2(\mathbf{c}_t)),
+
+    so that each step needs only
+    :math:`\overline{\delta\mathbf{c}}_t = \delta\mathbf{c}_t + \delta\mathbf{h}_t \odot \mathbf{u}_t`,
+    :math:`\delta\mathbf{a}_t = [\overline{\delta\mathbf{c}}_t, \overline{\delta\mathbf{c}}_t,
+    \overline{\delta\mathbf{c}}_t, \delta\mathbf{h}_t] \odot K_t`,
+    :math:`\delta\mathbf{c}_{t-1} = \overline{\delta\mathbf{c}}_t \odot \mathbf{f}_t` and
+    :math:`\delta\mathbf{h}_{t-1} = W_{hh}^\top \delta\mathbf{a}_t` (plus the output's gradient).
+    The weight gradients are then one matrix product each over all ``T·B`` rows.
 
     Args:
         dhs: ``(T, B, H)`` gradient of the loss with respect to every ``h_t``.
@@ -153,22 +173,40 @@ def lstm_backward(dhs, cache, dh_n=None, dc_n=None):
     dt = cache.xs.dtype
     dhs = V.check_upstream("dhs", dhs, (T, B, H), "(T, B, H)", dt)
     dh = np.zeros((B, H), dt) if dh_n is None else V.check_upstream("dh_n", dh_n, (B, H), "(B, H)", dt).copy()
-    dc = np.zeros((B, H), dt) if dc_n is None else V.check_upstream("dc_n", dc_n, (B, H), "(B, H)", dt)
+    dc = np.zeros((B, H), dt) if dc_n is None else V.check_upstream("dc_n", dc_n, (B, H), "(B, H)", dt).copy()
+    gates, tanh_cs = cache.gates, cache.tanh_cs
+    i, f, g, o = (gates[..., k * H : (k + 1) * H] for k in range(4))  # (T, B, H) views
+    c_prevs = np.concatenate([cache.c0[None], cache.cs[:-1]])  # (T, B, H)
+    # K: the local derivative factors of every step, for all steps at once (see the docstring).
+    K = np.subtract(1.0, gates)  # (T, B, 4H)
+    K *= gates  # s (1 − s) on the sigmoid blocks
+    np.multiply(g, g, out=K[..., 2 * H : 3 * H])
+    np.subtract(1.0, K[..., 2 * H : 3 * H], out=K[..., 2 * H : 3 * H])  # 1 − g² on the g block
+    K[..., :H] *= g
+    K[..., H : 2 * H] *= c_prevs
+    K[..., 2 * H : 3 * H] *= i
+    K[..., 3 * H :] *= tanh_cs
+    u = np.multiply(tanh_cs, tanh_cs)  # (T, B, H)
+    np.subtract(1.0, u, out=u)
+    u *= o  # o ⊙ (1 − tanh²(c))
     W_hh = cache.params["W_hh"]
     da = np.empty((T, B, 4 * H), dtype=dt)  # gradients of the pre-activations
+    da_icg = da[..., : 3 * H].reshape(T, B, 3, H)  # views: the i, f, g blocks side by side
+    K_icg = K[..., : 3 * H].reshape(T, B, 3, H)
+    dc_total = np.empty((B, H), dtype=dt)
     for t in reversed(range(T)):
         dh += dhs[t]  # from the output at t and from step t+1
-        c_prev = cache.cs[t - 1] if t > 0 else cache.c0
-        _, dc = gates_backward(dh, dc, cache.gates[t], c_prev, cache.tanh_cs[t], da=da[t])
-        np.matmul(da[t], W_hh, out=dh)  # (B, H) gradient reaching h_{t-1}
-    h_prevs = np.concatenate([cache.h0[None], cache.hs[:-1]]) if T > 1 else cache.h0[None]  # (T, B, H)
+        np.multiply(dh, u[t], out=dc_total)
+        dc_total += dc  # all gradient reaching c_t
+        np.multiply(K_icg[t], dc_total[:, None, :], out=da_icg[t])  # δa of i, f, g
+        np.multiply(K[t, :, 3 * H :], dh, out=da[t, :, 3 * H :])  # δa of o
+        np.multiply(dc_total, f[t], out=dc)  # δc_{t-1}, the direct path
+        np.matmul(da[t], W_hh, out=dh)  # (B, H) δh_{t-1} through the gates
     da2 = da.reshape(T * B, 4 * H)
     dxs = (da2 @ cache.params["W_ih"]).reshape(T, B, D)
     db = da2.sum(axis=0)
-    grads = {
-        "W_ih": da2.T @ cache.xs.reshape(T * B, D),
-        "W_hh": da2.T @ h_prevs.reshape(T * B, H),
-        "b_ih": db,
-        "b_hh": db.copy(),
-    }
+    dW_hh = da[0].T @ cache.h0  # (4H, H): step 1 sees h_0, the others h_1 … h_{T-1}
+    if T > 1:
+        dW_hh += da[1:].reshape((T - 1) * B, 4 * H).T @ cache.hs[:-1].reshape((T - 1) * B, H)
+    grads = {"W_ih": da2.T @ cache.xs.reshape(T * B, D), "W_hh": dW_hh, "b_ih": db, "b_hh": db.copy()}
     return dxs, dh, dc, grads
