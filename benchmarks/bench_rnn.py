@@ -1,0 +1,293 @@
+"""Forward+backward time, GFLOP/s and memory of the course's LSTMs beside torch.nn.LSTM, measured fairly on a small CPU.
+
+Run ``python benchmarks/bench_rnn.py`` (about two minutes on a 2-core laptop); ``--quick`` for a
+smoke run of a few seconds. See ``benchmarks/README.md`` for what each column means.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import os
+import platform
+import statistics
+import sys
+import time
+import tracemalloc
+from typing import Callable, NamedTuple
+
+import numpy as np
+import torch
+
+from lstm_course import numpy as lnp
+from lstm_course.torch import LSTM
+
+SIZES = [(100, 32, 128, 128), (50, 64, 32, 64), (200, 16, 1, 32), (100, 64, 256, 256)]
+QUICK_SIZES = [(20, 8, 16, 16), (30, 4, 1, 8)]
+DTYPES = {"float32": (np.float32, torch.float32), "float64": (np.float64, torch.float64)}
+REF, CONTROL, NUMPY = "nn.LSTM", "CONTROL nn.LSTM copy", "NumPy LSTM"
+AUTOGRAD, BPTT = "torch LSTM autograd", "torch LSTM hand-BPTT"
+TARGETS = {  # implementation, dtype -> largest allowed time ratio to nn.LSTM (issue 9)
+    (NUMPY, "float64"): 0.8, (NUMPY, "float32"): 1.2, (BPTT, "float64"): 1.3, (BPTT, "float32"): 1.3,
+}
+
+
+def forward_flops(T, B, D, H) -> int:
+    """Multiply-adds ×2 of the LSTM's matrix products: ``8·H·(D+H)`` per step and sample."""
+    return 8 * H * (D + H) * T * B
+
+
+# --- the implementations ---------------------------------------------------------------------------------
+class Case(NamedTuple):
+    """One implementation at one size: ``run()`` does forward+backward, ``reset()`` clears gradients
+    (untimed), ``result()`` returns the input gradient, ``inputs`` are the tensors it did not create."""
+
+    run: Callable
+    reset: Callable
+    result: Callable
+    inputs: tuple = ()
+
+
+def torch_case(module, x, dy):
+    """Forward and backward of a torch module with upstream gradient ``dy`` on every hidden state."""
+    x = x.clone().requires_grad_(True)
+
+    def run():
+        out, _ = module(x)
+        out.backward(dy)
+
+    def reset():
+        module.zero_grad(set_to_none=True)
+        x.grad = None
+
+    return Case(run, reset, lambda: x.grad, (x, *module.parameters()))
+
+
+def numpy_case(params, xs, dhs):
+    box = {}
+
+    def run():
+        _, _, cache = lnp.lstm_forward(xs, params)
+        box["dxs"] = lnp.lstm_backward(dhs, cache)[0]
+
+    return Case(run, lambda: None, lambda: torch.from_numpy(box["dxs"]))
+
+
+def build_cases(T, B, D, H, dtype_name, seed):
+    np_dtype, t_dtype = DTYPES[dtype_name]
+    torch.manual_seed(seed)
+    ref = torch.nn.LSTM(D, H, dtype=t_dtype)
+    x = torch.randn(T, B, D, dtype=t_dtype)
+    dy = torch.randn(T, B, H, dtype=t_dtype)
+    params = {k: getattr(ref, n).detach().numpy().copy() for k, n in
+              (("W_ih", "weight_ih_l0"), ("W_hh", "weight_hh_l0"), ("b_ih", "bias_ih_l0"), ("b_hh", "bias_hh_l0"))}
+    modules = {REF: ref, CONTROL: copy.deepcopy(ref), AUTOGRAD: LSTM.from_torch(ref),
+               BPTT: LSTM.from_torch(ref, backward="bptt")}
+    cases = {name: torch_case(m, x, dy) for name, m in modules.items()}
+    arrays = (params, x.numpy().astype(np_dtype), dy.numpy().astype(np_dtype))  # (params, xs, dhs)
+    cases[NUMPY] = numpy_case(*arrays)
+    return cases, arrays
+
+
+# --- measurements --------------------------------------------------------------------------------------------
+def time_cases(cases, reps, pause, clock=time.perf_counter, seed=0):
+    """Median seconds per case over ``reps`` repetitions, each timed call after ``pause`` seconds idle.
+
+    Every repetition runs the implementations in a new order: the first of a rotation, then
+    shuffled (seeded), so that no implementation always runs first or always follows the same
+    other one (whose freed memory and warm caches it would inherit).
+    """
+    names = list(cases)
+    rng = np.random.default_rng(seed)
+    for case in cases.values():  # warm-up, untimed
+        case.reset()
+        case.run()
+    times = {n: [] for n in names}
+    for r in range(reps):
+        first = names[r % len(names)]
+        rest = [names[k] for k in rng.permutation(len(names)) if names[k] != first]
+        for n in [first, *rest]:
+            cases[n].reset()
+            time.sleep(pause)  # let BLAS/OpenMP threads of the previous call go idle
+            t0 = clock()
+            cases[n].run()
+            times[n].append(clock() - t0)
+    return {n: statistics.median(v) for n, v in times.items()}
+
+
+def saved_bytes_torch(run, reset, exclude) -> int:
+    """Bytes of the unique storages autograd keeps for backward, inputs and parameters excluded."""
+    seen, skip = {}, {t.untyped_storage().data_ptr() for t in exclude}
+
+    def pack(t):
+        s = t.untyped_storage()
+        if s.data_ptr() not in skip:
+            seen[s.data_ptr()] = s.nbytes()
+        return t
+
+    reset()
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
+        run()
+    return sum(seen.values())
+
+
+def numpy_memory(params, xs, dhs):
+    """(saved, peak): the cache's own arrays in bytes, and tracemalloc's peak over forward+backward."""
+    tracemalloc.start()
+    _, _, cache = lnp.lstm_forward(xs, params)
+    lnp.lstm_backward(dhs, cache)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    inputs = {id(a) for a in (xs, *params.values())}
+    saved = {id(a.base if a.base is not None else a): a.nbytes for a in cache
+             if isinstance(a, np.ndarray) and id(a) not in inputs}
+    return sum(saved.values()), peak
+
+
+def matmul_gflops(np_dtype, n=1024, reps=5, pause=0.1, clock=time.perf_counter) -> float:
+    """The machine's own NumPy matrix-product speed: ``2·n³`` flops per ``(n, n) @ (n, n)``."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((n, n)).astype(np_dtype), rng.standard_normal((n, n)).astype(np_dtype)
+    a @ b
+    ts = []
+    for _ in range(reps):
+        time.sleep(pause)
+        t0 = clock()
+        a @ b
+        ts.append(clock() - t0)
+    return 2 * n**3 / statistics.median(ts) / 1e9
+
+
+# --- the report ----------------------------------------------------------------------------------------------
+def check_agreement(cases, dtype_name):
+    """Every implementation's input gradient equals nn.LSTM's: the benchmark times correct code."""
+    tol = 1e-9 if dtype_name == "float64" else 2e-3
+    ref = cases[REF].result()
+    for name, case in cases.items():
+        err = float((case.result() - ref).abs().max()) / max(1.0, float(ref.abs().max()))
+        if err > tol:
+            raise AssertionError(f"{name} disagrees with nn.LSTM: relative error {err:.2e} > {tol:g}")
+
+
+def parse_sizes(text):
+    try:
+        sizes = [tuple(int(v) for v in part.split(",")) for part in text.split(";") if part.strip()]
+    except ValueError:
+        sizes = []
+    if not sizes or any(len(s) != 4 or min(s) <= 0 for s in sizes):
+        raise SystemExit(f"--sizes must look like 'T,B,D,H;T,B,D,H' with positive ints; got {text!r}")
+    return sizes
+
+
+def set_threads(n: int) -> None:
+    """Use ``n`` threads in torch and in NumPy's BLAS (which reads its setting at start: re-execute once)."""
+    if n <= 0:
+        raise SystemExit(f"--threads must be a positive int; got {n}")
+    names = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+    if any(os.environ.get(k) != str(n) for k in names):
+        os.environ.update({k: str(n) for k in names})
+        os.execv(sys.executable, [sys.executable, *sys.argv])
+    torch.set_num_threads(n)
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--quick", action="store_true", help="small sizes, 3 repetitions: a smoke run of seconds")
+    p.add_argument("--sizes", help="'T,B,D,H;T,B,D,H' (default: the four course sizes)")
+    p.add_argument("--dtypes", default="float32,float64", help="comma-separated: float32, float64")
+    p.add_argument("--reps", type=int, help="timed repetitions per implementation (default 9; 3 with --quick)")
+    p.add_argument("--pause", type=float, help="seconds of idle before each timed call (default 0.1; 0.01 quick)")
+    p.add_argument("--threads", type=int, help="threads for torch and BLAS (default: their own default)")
+    p.add_argument("--clock", choices=["wall", "cpu"], default="wall",
+                   help="wall: elapsed time (default). cpu: this process's CPU time, steadier on a loaded "
+                        "machine but meaningful with --threads 1 only (spinning threads count too)")
+    p.add_argument("--seed", type=int, default=0)
+    a = p.parse_args(argv)
+    a.sizes = parse_sizes(a.sizes) if a.sizes else (QUICK_SIZES if a.quick else SIZES)
+    a.dtypes = [d.strip() for d in a.dtypes.split(",")]
+    if any(d not in DTYPES for d in a.dtypes):
+        raise SystemExit(f"--dtypes must be from float32, float64; got {','.join(a.dtypes)!r}")
+    a.reps = a.reps or (3 if a.quick else 9)
+    if a.reps <= 0:
+        raise SystemExit(f"--reps must be a positive int; got {a.reps}")
+    a.pause = a.pause if a.pause is not None else (0.01 if a.quick else 0.1)
+    return a
+
+
+def print_preamble(a, peak):
+    n = torch.get_num_threads()
+    print(f"LSTM forward+backward, CPU: {platform.processor() or platform.machine()}, {os.cpu_count()} logical CPUs; "
+          f"torch {torch.__version__} ({n} thread{'s' * (n != 1)}), NumPy {np.__version__}, "
+          f"Python {sys.version.split()[0]}")
+    print(f"median of {a.reps} repetitions ({a.clock} clock), a new order each repetition (rotated first, "
+          f"shuffled rest), {a.pause:g} s idle before each timed call")
+    print("every implementation computes d(input) and d(parameters) from an upstream gradient on all h_t; "
+          "their input gradients are checked equal to nn.LSTM's before timing")
+    print("machine NumPy matmul: " + ", ".join(f"{d} {g:.1f} GFLOP/s" for d, g in peak.items()))
+    print("memory: 'saved' = bytes kept for backward, inputs and parameters excluded (torch: unique storages seen by "
+          "torch.autograd.graph.saved_tensors_hooks; NumPy: the cache's arrays); 'peak' = tracemalloc peak of "
+          "NumPy's forward+backward (torch's CPU allocator keeps no statistics)\n")
+
+
+def measure(size, d, a, clock, peak, ratios, gflops):
+    """Time, check and print the five implementations at one size and dtype; fill ``ratios``, ``gflops``."""
+    cases, arrays = build_cases(*size, d, a.seed)
+    med = time_cases(cases, a.reps, a.pause, clock, seed=a.seed)
+    check_agreement(cases, d)
+    np_saved, np_peak = numpy_memory(*arrays)
+    flops = 3 * forward_flops(*size)
+    for k, name in enumerate([REF, CONTROL, NUMPY, AUTOGRAD, BPTT]):
+        ratio, g = med[name] / med[REF], flops / med[name] / 1e9
+        ratios[(name, d, size)], gflops[(name, d, size)] = ratio, g
+        if name == NUMPY:
+            saved, pk = np_saved, f"{np_peak / 2**20:8.2f}"
+        else:
+            case = cases[name]
+            saved, pk = saved_bytes_torch(case.run, case.reset, case.inputs), f"{'-':>8}"
+        lead = f"{d:8} {str(size):20}" if k == 0 else " " * 29
+        print(f"{lead} {name:22} {med[name] * 1e3:10.2f} {ratio:10.2f} {g:8.2f} {100 * g / peak[d]:7.1f}% "
+              f"{saved / 2**20:9.2f} {pk}", flush=True)
+
+
+def print_checks(a, peak, ratios, gflops):
+    print("checks (printed, never asserted: timings depend on the machine and its load)")
+    for d in a.dtypes:
+        for size in a.sizes:
+            r = ratios[(CONTROL, d, size)]
+            ok = abs(r - 1.0) <= 0.05
+            print(f"  CONTROL {d} {size}: {r:.2f}, {'within' if ok else 'OUTSIDE'} 1.00 ± 0.05"
+                  + ("" if ok else " -> the machine is noisy; distrust ratios closer than this"))
+    for (name, d), limit in TARGETS.items():
+        if d in a.dtypes:
+            worst_size = max(a.sizes, key=lambda s: ratios[(name, d, s)])
+            worst = ratios[(name, d, worst_size)]
+            print(f"  {'PASS' if worst <= limit else 'MISS'} {name} <= {limit:.1f}x nn.LSTM in {d} at every size "
+                  f"(worst {worst:.2f}x at {worst_size})")
+    big = (100, 64, 256, 256)
+    for d in a.dtypes:
+        if big in a.sizes:
+            frac = gflops[(NUMPY, d, big)] / peak[d]
+            print(f"  {'PASS' if frac >= 0.5 else 'MISS'} NumPy LSTM >= 0.5x NumPy matmul GFLOP/s at {big} in {d} "
+                  f"({gflops[(NUMPY, d, big)]:.1f} of {peak[d]:.1f} GFLOP/s = {frac:.2f}x)")
+
+
+def main(argv=None):
+    a = parse_args(argv)
+    if a.threads is not None:
+        set_threads(a.threads)
+    clock = time.perf_counter if a.clock == "wall" else time.process_time
+    peak = {d: matmul_gflops(DTYPES[d][0], n=256 if a.quick else 1024, clock=clock) for d in a.dtypes}
+    print_preamble(a, peak)
+    header = (f"{'dtype':8} {'(T, B, D, H)':20} {'implementation':22} {'median ms':>10} {'x nn.LSTM':>10} "
+              f"{'GFLOP/s':>8} {'% matmul':>8} {'saved MB':>9} {'peak MB':>8}")
+    print(header)
+    print("-" * len(header))
+    ratios, gflops = {}, {}
+    for d in a.dtypes:
+        for size in a.sizes:
+            measure(size, d, a, clock, peak, ratios, gflops)
+        print()
+    print_checks(a, peak, ratios, gflops)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+r"""The LSTM as a ``torch.autograd.Function`` whose backward is the book's hand-derived BPTT.
+
+Forward runs the time loop with autograd off and keeps what backpropagation needs: the
+activated gates, the cells and their tanh. Backward is the derivation of
+:func:`lstm_course.numpy.lstm_cell.gates_backward` and :func:`lstm_course.numpy.lstm.lstm_backward`,
+arranged so that the loop over time carries only the two recurrent gradients:
+
+.. math::
+
+    \overline{\delta\mathbf{c}}_t &= \delta\mathbf{c}_t + \delta\mathbf{h}_t \odot
+        \mathbf{o}_t \odot (1 - \tanh^2\mathbf{c}_t) \\
+    \delta\mathbf{a}^i_t &= \overline{\delta\mathbf{c}}_t \odot \mathbf{g}_t \odot \mathbf{i}_t(1-\mathbf{i}_t),\quad
+    \delta\mathbf{a}^f_t = \overline{\delta\mathbf{c}}_t \odot \mathbf{c}_{t-1} \odot \mathbf{f}_t(1-\mathbf{f}_t) \\
+    \delta\mathbf{a}^g_t &= \overline{\delta\mathbf{c}}_t \odot \mathbf{i}_t \odot (1-\mathbf{g}_t^2),\quad
+    \delta\mathbf{a}^o_t = \delta\mathbf{h}_t \odot \tanh\mathbf{c}_t \odot \mathbf{o}_t(1-\mathbf{o}_t) \\
+    \delta\mathbf{c}_{t-1} &= \overline{\delta\mathbf{c}}_t \odot \mathbf{f}_t,\qquad
+    \delta\mathbf{h}_{t-1} = W_{hh}^\top \delta\mathbf{a}_t + \frac{\partial L}{\partial \mathbf{h}_{t-1}}
+
+Every factor that does not depend on the incoming gradient (``g ⊙ i(1−i)``, ``c_{t-1} ⊙ f(1−f)``,
+``i ⊙ (1−g²)``, ``tanh c ⊙ o(1−o)``, ``o ⊙ (1−tanh² c)``) is computed for all steps at once
+before the loop, into the buffer that then receives ``δa``. After the loop the weight and input
+gradients are one matrix product each over all ``T·B`` rows:
+``dW_ih = δAᵀ X``, ``dW_hh = δAᵀ H_{prev}``, ``dxs = δA W_ih``, ``db = Σ δa``.
+
+Speed, without changing the mathematics: the input projection of all steps is one matrix
+product; each forward step is one ``addmm_`` and six in-place element-wise operations on
+preallocated buffers, each backward step one ``addmm`` and four; the per-step views are made
+once with ``unbind``. The forward computes :math:`\tanh a = 2\sigma(2a) - 1` for the candidate
+(torch's CPU ``tanh`` costs several times its ``sigmoid``), so one ``sigmoid_`` activates all four
+gates of a step. ``benchmarks/bench_rnn.py`` compares it with ``torch.nn.LSTM``.
+
+Shapes: ``xs (T, B, D)``, ``h0, c0 (B, H)``, ``W_ih (4H, D)``, ``W_hh (4H, H)``, biases ``(4H,)``
+or None; gate order i, f, g, o.
+"""
+from __future__ import annotations
+
+import torch
+from torch.autograd.function import once_differentiable
+
+
+class LSTMBPTT(torch.autograd.Function):
+    """The standard LSTM over a sequence, differentiated by hand-derived BPTT (see the module docstring)."""
+
+    @staticmethod
+    def forward(ctx, xs, h0, c0, W_ih, W_hh, b_ih, b_hh):
+        T, B, D = xs.shape
+        H = W_hh.shape[1]
+        # tanh(a) = 2σ(2a) − 1. torch's CPU tanh costs several times its sigmoid per element, so
+        # the g rows of the weights are doubled (exact in floating point) and one sigmoid over the
+        # contiguous (B, 4H) row activates all four gates. The g block then holds s = σ(2a^g),
+        # and g = 2s − 1 enters the cell update as i ⊙ g = 2 i ⊙ s − i.
+        scale = torch.ones(4 * H, 1, dtype=xs.dtype, device=xs.device)
+        scale[2 * H : 3 * H] = 2.0
+        gates = torch.empty(T, B, 4 * H, dtype=xs.dtype, device=xs.device)  # (T, B, 4H) a_t, then activated
+        xs2, gates2 = xs.reshape(T * B, D), gates.view(T * B, 4 * H)
+        if b_ih is None:
+            torch.mm(xs2, (W_ih * scale).t(), out=gates2)
+        else:
+            torch.addmm((b_ih + b_hh) * scale[:, 0], xs2, (W_ih * scale).t(), out=gates2)  # all steps at once
+        hs, cs, tanh_cs = (torch.empty(T, B, H, dtype=xs.dtype, device=xs.device) for _ in range(3))
+        W_hhT = (W_hh * scale).t()  # (H, 4H)
+        # Per-step views, made once: the (B, 4H) rows and the (B, H) gate blocks.
+        a_t = gates.unbind(0)
+        i_t, f_t = gates[:, :, :H].unbind(0), gates[:, :, H : 2 * H].unbind(0)
+        s_t, o_t = gates[:, :, 2 * H : 3 * H].unbind(0), gates[:, :, 3 * H :].unbind(0)
+        h, c = h0, c0
+        for t in range(T):
+            a = a_t[t].addmm_(h, W_hhT)  # a_t = W_ih x_t + b + W_hh h_{t-1}  (g rows doubled)
+            a.sigmoid_()  # i_t, f_t, o_t = σ(a), and s_t = σ(2 a^g) in the g block
+            c = torch.mul(f_t[t], c, out=cs[t])  # c_t = f_t ⊙ c_{t-1}
+            c.addcmul_(i_t[t], s_t[t], value=2.0).sub_(i_t[t])  #  + i_t ⊙ g_t,  g_t = 2 s_t − 1
+            torch.tanh(c, out=tanh_cs[t])
+            h = torch.mul(o_t[t], tanh_cs[t], out=hs[t])  # h_t = o_t ⊙ tanh(c_t)
+        s_all = gates[:, :, 2 * H : 3 * H]
+        s_all.mul_(2.0).sub_(1.0)  # g_t = 2 s_t − 1 for all steps at once: gates now holds i, f, g, o
+        ctx.save_for_backward(xs, h0, c0, W_ih, W_hh, gates, hs, cs, tanh_cs)
+        ctx.has_bias = b_ih is not None
+        return hs, hs[-1].clone(), cs[-1].clone()
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, dhs, dh_n, dc_n):
+        xs, h0, c0, W_ih, W_hh, gates, hs, cs, tanh_cs = ctx.saved_tensors
+        T, B, H = hs.shape
+        D = xs.shape[2]
+        i, f, g, o = gates.chunk(4, dim=2)  # (T, B, H) each
+        # The local derivatives for all steps at once, in place in the buffer that becomes δa.
+        da = torch.mul(gates, gates)  # (T, B, 4H) s²
+        torch.sub(gates, da, out=da)  # σ' = s − s² for i, f, o (the g block is overwritten below)
+        da_i, da_f, da_g, da_o = da.chunk(4, dim=2)
+        da_i.mul_(g)  # ∂c_t/∂a^i = g ⊙ σ'
+        da_f[0].mul_(c0)  # ∂c_t/∂a^f = c_{t−1} ⊙ σ'
+        da_f[1:].mul_(cs[:-1])
+        torch.mul(g, g, out=da_g).mul_(i)
+        torch.sub(i, da_g, out=da_g)  # ∂c_t/∂a^g = i ⊙ (1 − g²)
+        da_o.mul_(tanh_cs)  # ∂h_t/∂a^o = tanh(c_t) ⊙ σ'
+        dh_dc = torch.mul(tanh_cs, tanh_cs).mul_(o)
+        torch.sub(o, dh_dc, out=dh_dc)  # (T, B, H) ∂h_t/∂c_t = o ⊙ (1 − tanh² c_t)
+        # The recurrence: δh and δc flow backwards; everything else was computed above.
+        da_t, da_ifg_t = da.unbind(0), da.view(T, B, 4, H)[:, :, :3].unbind(0)  # (B, 4H), (B, 3, H)
+        da_o_t, f_t, dh_dc_t, dhs_t = da_o.unbind(0), f.unbind(0), dh_dc.unbind(0), dhs.unbind(0)
+        dh = dhs_t[T - 1] + dh_n  # (B, H) δh_T: from the output and from h_n
+        dc = dc_n.clone()  # (B, H) δc_T
+        for t in range(T - 1, -1, -1):
+            dc.addcmul_(dh, dh_dc_t[t])  # dc_total: δc̄_t = δc_t + δh_t ⊙ o_t ⊙ (1 − tanh² c_t)
+            da_ifg_t[t].mul_(dc.unsqueeze(1))  # δa^i, δa^f, δa^g = δc̄_t ⊙ ∂c_t/∂a
+            da_o_t[t].mul_(dh)  # δa^o = δh_t ⊙ ∂h_t/∂a^o
+            dc.mul_(f_t[t])  # δc_{t−1} = δc̄_t ⊙ f_t
+            if t > 0:
+                torch.addmm(dhs_t[t - 1], da_t[t], W_hh, out=dh)  # δh_{t−1} = δa_t W_hh + ∂L/∂h_{t−1}
+        need = ctx.needs_input_grad
+        dh0 = da_t[0] @ W_hh if need[1] else None
+        dc0 = dc if need[2] else None
+        # The non-recurrent gradients: one matrix product each over all T·B rows.
+        da2 = da.view(T * B, 4 * H)  # (T*B, 4H)
+        dxs = (da2 @ W_ih).view(T, B, D) if need[0] else None
+        # (Xᵀ δA)ᵀ rather than δAᵀ X: the same numbers, and BLAS is faster with the long T·B
+        # dimension as the reduction of a row-major product (measured, 1.5× in float64).
+        dW_ih = (xs.reshape(T * B, D).t() @ da2).t() if need[3] else None
+        dW_hh = None
+        if need[4]:
+            dW_hhT = h0.t() @ da_t[0]  # (H, 4H): the first step's h_{t−1} is h0
+            if T > 1:
+                dW_hhT.addmm_(hs[:-1].reshape((T - 1) * B, H).t(), da2[B:])
+            dW_hh = dW_hhT.t()
+        db_ih = db_hh = None
+        if ctx.has_bias and (need[5] or need[6]):
+            db = da2.sum(0)  # (4H,)
+            db_ih, db_hh = (db if need[5] else None), (db.clone() if need[6] else None)
+        return dxs, dh0, dc0, dW_ih, dW_hh, db_ih, db_hh
+
+
+def lstm_bptt(xs, h0, c0, W_ih, W_hh, b_ih=None, b_hh=None):
+    """Run the standard LSTM over ``xs`` with hand-derived BPTT as its backward.
+
+    Args:
+        xs: ``(T, B, D)`` inputs, time-major. h0, c0: ``(B, H)`` initial states.
+        W_ih: ``(4H, D)``. W_hh: ``(4H, H)``. b_ih, b_hh: ``(4H,)`` or both None.
+
+    Returns:
+        ``(hs, h_n, c_n)``: ``hs (T, B, H)`` every hidden state, ``h_n`` and ``c_n`` ``(B, H)``.
+        Gradients flow to every argument that requires them, ``h0`` and ``c0`` included.
+    """
+    return LSTMBPTT.apply(xs, h0, c0, W_ih, W_hh, b_ih, b_hh)
