@@ -4,7 +4,7 @@
 #   make test      every test: unit tests, nbval on every notebook, strict book build, browser test
 #   make execute   re-execute every notebook in place (after changing a notebook or lstm_course)
 #   make student   student versions of the labs in student/
-#   make bench     the speed benchmark (benchmarks/bench_rnn.py)
+#   make bench     speed and memory of the NumPy and torch LSTMs against torch.nn.LSTM
 #   make clean     remove build outputs
 #
 # Needs Python 3.11 (override with `make PYTHON=/path/to/python3.11 ...`). `make test` also needs
@@ -17,6 +17,14 @@ STAMP := $(VENV)/.requirements-installed
 # pytest-xdist workers for `make test`; notebooks of one file always run in one worker.
 WORKERS ?= 2
 CHROMIUM ?= /usr/bin/chromium
+
+# One OpenMP/BLAS thread per process. `make test` runs two notebooks at once on the 2-core
+# machine; with the libraries' default of one thread per core, their spinning threads fight and
+# a run takes many times longer. `make execute` uses the same setting, so the committed outputs
+# are computed exactly as nbval recomputes them. `make bench` measures with two threads.
+export OMP_NUM_THREADS = 1
+export OPENBLAS_NUM_THREADS = 1
+export MKL_NUM_THREADS = 1
 
 .PHONY: venv book test execute student bench clean browser-deps sync help
 .DEFAULT_GOAL := help
@@ -66,11 +74,11 @@ sync: venv
 execute: venv sync
 	$(PY) tools/execute_notebooks.py
 
+bench: venv
+	OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 MKL_NUM_THREADS=2 $(PY) benchmarks/bench_rnn.py
+
 student: venv
 	$(PY) -m lstm_course.assignments student notebooks/ student/
-
-bench: venv
-	$(PY) benchmarks/bench_rnn.py
 
 clean:
 	rm -rf _build artifacts student .pytest_cache
