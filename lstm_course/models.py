@@ -1,0 +1,149 @@
+"""A recurrent layer plus a linear read-out, for the long-range tasks (built on torch.nn, fast)."""
+from __future__ import annotations
+
+import math
+import numbers
+
+import torch
+from torch import nn
+
+CELLS = ("rnn", "lstm", "gru")
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+
+
+def _check_size(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int; got {type(value).__name__} {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1; got {value}")
+    return int(value)
+
+
+def count_parameters(cell: str, input_size: int, hidden_size: int, output_size: int) -> int:
+    r"""Number of parameters of ``SequenceModel(cell, input_size, hidden_size, output_size)``:
+    :math:`G(HD + H^2 + 2H) + HO + O` with ``G`` = 1 (RNN), 4 (LSTM), 3 (GRU)."""
+    if cell not in CELLS:
+        raise ValueError(f"cell must be one of {CELLS}; got {cell!r}")
+    D, H, O = (_check_size(k, v) for k, v in
+               (("input_size", input_size), ("hidden_size", hidden_size), ("output_size", output_size)))
+    return GATES[cell] * (H * D + H * H + 2 * H) + H * O + O
+
+
+def matched_hidden_size(cell: str, input_size: int, output_size: int, num_parameters: int) -> int:
+    """The hidden size whose :func:`count_parameters` is closest to ``num_parameters``
+    (the smaller one on a tie), to compare cells at a comparable parameter count."""
+    target = _check_size("num_parameters", num_parameters)
+    best = min(range(1, 4096), key=lambda H: (abs(count_parameters(cell, input_size, H, output_size) - target), H))
+    return best
+
+
+class SequenceModel(nn.Module):
+    r"""One recurrent layer (``nn.RNN`` with tanh, ``nn.LSTM`` or ``nn.GRU``) and a linear read-out.
+
+    .. math::
+        \vh_t = \operatorname{cell}(\vx_t, \vh_{t-1}), \qquad
+        \hat{\mathbf{y}} = W_{out} \vh_{\ell - 1} + \mathbf{b}_{out}
+
+    where :math:`\ell` is the sequence's valid length (the output is read at its last valid
+    step) and :math:`\vh_{-1} = 0` (and :math:`\vc_{-1} = 0` for the LSTM). With
+    ``all_steps=True`` the read-out is applied at every step instead (copy task).
+
+    Args:
+        cell: ``"rnn"``, ``"lstm"`` or ``"gru"``.
+        input_size: ``D``. hidden_size: ``H``. output_size: ``O``.
+        forget_bias: LSTM only. None keeps PyTorch's random initial biases; a number ``b``
+            sets the forget gate's total bias to ``b`` (``bias_ih[H:2H] = b``,
+            ``bias_hh[H:2H] = 0``, as :func:`lstm_course.numpy.init_lstm_params`).
+        input_bias: LSTM only, keyword-only, likewise for the input gate (rows ``0:H``). A
+            negative value keeps the input gate nearly shut at the start, so the cells do not
+            drift before they have learned what to store (Hochreiter & Schmidhuber 1997
+            initialise their input-gate biases at -3 and -6 on the adding problem).
+
+    Attributes:
+        rnn: the ``torch.nn`` recurrent layer (time-major, one layer).
+        readout: ``nn.Linear(H, O)``.
+    """
+
+    def __init__(self, cell: str, input_size: int, hidden_size: int, output_size: int, forget_bias=None,
+                 *, input_bias=None):
+        super().__init__()
+        if cell not in CELLS:
+            raise ValueError(f"cell must be one of {CELLS}; got {cell!r}")
+        D, H, O = (_check_size(k, v) for k, v in
+                   (("input_size", input_size), ("hidden_size", hidden_size), ("output_size", output_size)))
+        self.cell, self.input_size, self.hidden_size, self.output_size = cell, D, H, O
+        layer = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cell]
+        self.rnn = layer(D, H)
+        self.readout = nn.Linear(H, O)
+        for name, value, rows in (("forget_bias", forget_bias, slice(H, 2 * H)), ("input_bias", input_bias, slice(0, H))):
+            if value is None:
+                continue
+            if cell != "lstm":
+                raise ValueError(f"{name} applies to cell='lstm' only; got cell={cell!r}")
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+                raise TypeError(f"{name} must be None or a finite number; got {value!r}")
+            with torch.no_grad():
+                self.rnn.bias_ih_l0[rows] = float(value)
+                self.rnn.bias_hh_l0[rows] = 0.0
+        self.forget_bias, self.input_bias = forget_bias, input_bias
+
+    def num_parameters(self) -> int:
+        """Number of trainable parameters (equals :func:`count_parameters`)."""
+        return sum(p.numel() for p in self.parameters())
+
+    def _check_input(self, x: torch.Tensor, lengths) -> torch.Tensor:
+        if not isinstance(x, torch.Tensor) or x.dim() != 3 or x.shape[2] != self.input_size:
+            got = f"shape {tuple(x.shape)}" if isinstance(x, torch.Tensor) else type(x).__name__
+            raise ValueError(f"x must be a tensor of shape (T, B, {self.input_size}); got {got}")
+        T, B = x.shape[:2]
+        if lengths is None:
+            return torch.full((B,), T, dtype=torch.long)
+        lengths = torch.as_tensor(lengths)
+        if lengths.shape != (B,) or lengths.min() < 1 or lengths.max() > T:
+            raise ValueError(f"lengths must have shape ({B},) with values in 1..{T}; got {lengths.tolist()}")
+        return lengths.long()
+
+    def _read(self, hs: torch.Tensor, lengths: torch.Tensor, all_steps: bool) -> torch.Tensor:
+        if all_steps:
+            return self.readout(hs)  # (T, B, O)
+        last = hs[lengths - 1, torch.arange(hs.shape[1])]  # (B, H) the last valid step
+        return self.readout(last)  # (B, O)
+
+    def forward(self, x: torch.Tensor, lengths=None, *, all_steps: bool = False) -> torch.Tensor:
+        """Run the layer over ``x (T, B, D)``; return ``(B, O)`` read at step ``lengths - 1``
+        (``lengths`` None means all ``T``), or ``(T, B, O)`` when ``all_steps``."""
+        lengths = self._check_input(x, lengths)
+        hs, _ = self.rnn(x)  # (T, B, H)
+        return self._read(hs, lengths, all_steps)
+
+    def unroll(self, x: torch.Tensor, lengths=None, *, all_steps: bool = False):
+        """Like :meth:`forward` but one step at a time, keeping every hidden state in the graph.
+
+        Slower than :meth:`forward` (a Python loop), but ``torch.autograd.grad(loss, hs)``
+        then gives :math:`\\partial L / \\partial \\vh_t`, the gradient that reaches step
+        ``t`` through all later steps (``nn.LSTM``'s output tensor only carries the direct
+        path to the read-out).
+
+        Returns:
+            ``(output, hs)``: the output of :meth:`forward` and a list of ``T`` tensors
+            ``(B, H)``, ``hs[t] =`` :math:`\\vh_t`.
+        """
+        lengths = self._check_input(x, lengths)
+        r = self.rnn
+        W_ih, W_hh, b_ih, b_hh = r.weight_ih_l0, r.weight_hh_l0, r.bias_ih_l0, r.bias_hh_l0
+        h = x.new_zeros(x.shape[1], self.hidden_size)  # (B, H)
+        c = torch.zeros_like(h)
+        hs = []
+        for x_t in x:
+            if self.cell == "lstm":
+                h, c = torch.lstm_cell(x_t, (h, c), W_ih, W_hh, b_ih, b_hh)
+            elif self.cell == "gru":
+                h = torch.gru_cell(x_t, h, W_ih, W_hh, b_ih, b_hh)
+            else:
+                h = torch.rnn_tanh_cell(x_t, h, W_ih, W_hh, b_ih, b_hh)
+            hs.append(h)
+        return self._read(torch.stack(hs), lengths, all_steps), hs
+
+    def extra_repr(self) -> str:
+        return (f"cell={self.cell!r}, parameters={self.num_parameters()}, "
+                f"forget_bias={self.forget_bias}, input_bias={self.input_bias}")
