@@ -126,7 +126,7 @@ def gru_forward(xs, params, h0=None):
     gxs += params["b_ih"]
     hs = np.empty((T, B, H), dtype=xs.dtype)
     hns = np.empty((T, B, H), dtype=xs.dtype)
-    W_hhT, b_hh = params["W_hh"].T, params["b_hh"]
+    W_hhT, b_hh = np.ascontiguousarray(params["W_hh"].T), params["b_hh"]  # (H, 3H) contiguous for BLAS
     h = h0
     for t in range(T):
         _, hns[t], h = _cell(gxs[t], h, W_hhT, b_hh)

@@ -105,11 +105,12 @@ def rnn_forward(xs, params, h0=None):
     h0 = V.check_state("h0", h0, B, H, xs.dtype)
     hs = (xs.reshape(T * B, D) @ params["W_ih"].T).reshape(T, B, H)  # (T, B, H) input projections
     hs += params["b_ih"] + params["b_hh"]
-    W_hhT = params["W_hh"].T
+    W_hhT = np.ascontiguousarray(params["W_hh"].T)  # (H, H), contiguous for BLAS with out=
+    recurrent = np.empty((B, H), dtype=xs.dtype)  # W_hh h_{t-1}, reused every step
     h = h0
     for t in range(T):
         a = hs[t]  # (B, H) view: becomes h_t in place
-        a += h @ W_hhT
+        a += np.matmul(h, W_hhT, out=recurrent)
         h = np.tanh(a, out=a)
     return hs, RNNCache(xs, hs, h0, params)
 
