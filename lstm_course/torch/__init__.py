@@ -3,7 +3,8 @@
 Modules:
     cells     ``RNNCell``, ``LSTMCell``, ``GRUCell`` and their step functions (the equations)
     layers    ``RNN``, ``LSTM``, ``GRU`` over sequences: one input projection, a loop over time
-    variants  the LSTM options: ``peephole``, ``coupled``, ``forget_gate``, ``output_activation``, ``forget_bias``
+    variants  the LSTM options: ``peephole``, ``coupled``, ``forget_gate``, ``output_activation``,
+              ``forget_bias``; the GRU takes ``reset_after=False`` for Cho et al.'s original form
     bptt      ``LSTM(backward="bptt")``: a ``torch.autograd.Function`` with the hand-derived BPTT
 
 Every module has ``torch.nn``'s single-layer constructor and forward contract, parameter names

@@ -80,7 +80,12 @@ class RecurrentBase(nn.Module):
             module: the matching single-layer ``torch.nn`` module (``nn.LSTM`` for
                 :class:`LSTM`, ``nn.LSTMCell`` for :class:`LSTMCell`, and so on).
             **options: extra keyword arguments of this class that do not change the
-                equations (for :class:`LSTM`: ``backward``).
+                equations (for :class:`LSTM`: ``backward``; for :class:`GRU` and
+                :class:`GRUCell`: ``reset_after``, which must stay ``True``).
+
+        Raises:
+            ValueError: ``torch.nn`` cannot express this module's equations (an LSTM variant,
+                a GRU with ``reset_after=False``), and likewise in :meth:`to_torch`.
 
         Returns:
             A new module on the same device, with the same dtype; its parameters are

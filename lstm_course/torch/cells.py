@@ -90,35 +90,89 @@ def lstm_cell_step(ax, h_prev, c_prev, W_hh, peepholes=(None, None, None), *,
     return h, c
 
 
-def gru_cell_step(ax, h_prev, W_hh, b_hh=None):
-    r"""One GRU step after the input projection, ``torch.nn.GRU``'s form.
+def gru_cell_step(ax, h_prev, W_hh, b_hh=None, *, reset_after=True):
+    r"""One GRU step after the input projection, in ``torch.nn.GRU``'s form or in Cho et al.'s.
 
     .. math::
 
         \mathbf{r}_t &= \sigma(W_{ir}\mathbf{x}_t + \mathbf{b}_{ir} + W_{hr}\mathbf{h}_{t-1} + \mathbf{b}_{hr}) \\
         \mathbf{z}_t &= \sigma(W_{iz}\mathbf{x}_t + \mathbf{b}_{iz} + W_{hz}\mathbf{h}_{t-1} + \mathbf{b}_{hz}) \\
         \mathbf{n}_t &= \tanh(W_{in}\mathbf{x}_t + \mathbf{b}_{in}
-            + \mathbf{r}_t \odot (W_{hn}\mathbf{h}_{t-1} + \mathbf{b}_{hn})) \\
+            + \mathbf{r}_t \odot (W_{hn}\mathbf{h}_{t-1} + \mathbf{b}_{hn}))
+            && \text{reset\_after=True (torch.nn.GRU, cuDNN)} \\
+        \mathbf{n}_t &= \tanh(W_{in}\mathbf{x}_t + \mathbf{b}_{in}
+            + W_{hn}(\mathbf{r}_t \odot \mathbf{h}_{t-1}) + \mathbf{b}_{hn})
+            && \text{reset\_after=False (Cho et al., 2014)} \\
         \mathbf{h}_t &= (1 - \mathbf{z}_t) \odot \mathbf{n}_t + \mathbf{z}_t \odot \mathbf{h}_{t-1}
 
-    The reset gate multiplies the result of the recurrent product (cuDNN's form; Cho et al.
-    2014 reset the state before it, :math:`W_{hn}(\mathbf{r}_t\odot\mathbf{h}_{t-1})`).
+    where :math:`\mathbf{r}_t`, :math:`\mathbf{z}_t`, :math:`\mathbf{n}_t` are the reset gate,
+    the update gate and the candidate state, :math:`\sigma` the logistic sigmoid, :math:`\odot`
+    the element-wise product, and :math:`W_{hh} = [W_{hr}; W_{hz}; W_{hn}]`,
+    :math:`\mathbf{b}_{hh} = [\mathbf{b}_{hr}; \mathbf{b}_{hz}; \mathbf{b}_{hn}]` (likewise
+    :math:`W_{ih}`, :math:`\mathbf{b}_{ih}`), gate order r, z, n.
+
+    The two forms differ only in where the reset gate acts, and they are different functions of
+    the same weights: :math:`W_{hn}(\mathbf{r}_t\odot\mathbf{h}_{t-1}) \ne
+    \mathbf{r}_t\odot(W_{hn}\mathbf{h}_{t-1})` unless :math:`\mathbf{r}_t` is the same in every
+    unit, and Cho's form adds :math:`\mathbf{b}_{hn}` unscaled. With ``reset_after=True`` the
+    three recurrent products are one, :math:`W_{hh}\mathbf{h}_{t-1}` ``(B, 3H)``, computed as soon
+    as :math:`\mathbf{h}_{t-1}` is known; :math:`\mathbf{r}_t` is applied afterwards, element-wise.
+    With ``reset_after=False`` the n-block's product needs :math:`\mathbf{r}_t` first, so each step
+    makes two dependent products: :math:`[W_{hr}; W_{hz}]\,\mathbf{h}_{t-1}` ``(B, 2H)``, then
+    :math:`W_{hn}(\mathbf{r}_t\odot\mathbf{h}_{t-1})` ``(B, H)``: the same FLOPs, one more product
+    on the critical path. In that form no bias is scaled by a gate, so :math:`\mathbf{b}_{hh}` may
+    be folded into ``ax`` (pass ``b_hh=None``), as the modules do.
 
     Args:
-        ax: ``(B, 3H)`` input projection :math:`W_{ih}\mathbf{x}_t + \mathbf{b}_{ih}`.
-        h_prev: ``(B, H)``. W_hh: ``(3H, H)``. b_hh: ``(3H,)`` or None.
+        ax: ``(B, 3H)`` input projection :math:`W_{ih}\mathbf{x}_t + \mathbf{b}_{ih}`
+            (with ``reset_after=False``, optionally :math:`+\,\mathbf{b}_{hh}` too).
+        h_prev: ``(B, H)`` hidden state :math:`\mathbf{h}_{t-1}`.
+        W_hh: ``(3H, H)``.
+        b_hh: ``(3H,)`` or None (no recurrent bias, or already in ``ax``).
+        reset_after: ``True`` (default): ``torch.nn.GRU``'s form; ``False``: Cho et al.'s.
 
     Returns:
         ``h`` ``(B, H)``.
     """
-    ah = h_prev @ W_hh.t() if b_hh is None else torch.addmm(b_hh, h_prev, W_hh.t())  # (B, 3H)
-    ax_r, ax_z, ax_n = ax.chunk(3, dim=1)
-    ah_r, ah_z, ah_n = ah.chunk(3, dim=1)
-    r = torch.sigmoid(ax_r + ah_r)  # reset gate
-    z = torch.sigmoid(ax_z + ah_z)  # update gate
-    n = torch.tanh(ax_n + r * ah_n)  # candidate
+    if reset_after is True:
+        ah = h_prev @ W_hh.t() if b_hh is None else torch.addmm(b_hh, h_prev, W_hh.t())  # (B, 3H)
+        ax_r, ax_z, ax_n = ax.chunk(3, dim=1)
+        ah_r, ah_z, ah_n = ah.chunk(3, dim=1)
+        r = torch.sigmoid(ax_r + ah_r)  # reset gate
+        z = torch.sigmoid(ax_z + ah_z)  # update gate
+        n = torch.tanh(ax_n + r * ah_n)  # candidate: reset after the product
+        h = (1.0 - z) * n + z * h_prev  # hidden state
+        return h
+    C.check_bool("reset_after", reset_after)
+    H = W_hh.shape[1]
+    if b_hh is not None:
+        ax = ax + b_hh  # both biases unscaled in this form
+    a_rz = torch.addmm(ax[:, : 2 * H], h_prev, W_hh[: 2 * H].t())  # (B, 2H): [W_hr; W_hz] h_{t-1}
+    r, z = torch.sigmoid(a_rz).chunk(2, dim=1)  # reset and update gates, (B, H) each
+    n = torch.tanh(torch.addmm(ax[:, 2 * H :], r * h_prev, W_hh[2 * H :].t()))  # candidate: reset before W_hn
     h = (1.0 - z) * n + z * h_prev  # hidden state
     return h
+
+
+class GRUFormMixin:
+    """The ``reset_after`` option shared by :class:`GRUCell` and :class:`lstm_course.torch.GRU`."""
+
+    _transfer_options = ("reset_after",)  # from_torch accepts it, and refuses False (below)
+
+    def _init_form(self, reset_after) -> None:
+        self.reset_after = C.check_bool("reset_after", reset_after)
+
+    def _check_expressible(self) -> None:
+        if not self.reset_after:
+            raise ValueError(
+                f"torch.nn.{self._torch_type.__name__} cannot express Cho et al.'s GRU (the reset gate "
+                "applied before W_hn): weight transfer to and from torch.nn needs reset_after=True; got "
+                "reset_after=False. The parameters have the same names and shapes in both forms, so "
+                "load_state_dict copies them (the result is a different function of the same weights)"
+            )
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + ("" if self.reset_after else ", reset_after=False")
 
 
 class _CellBase(RecurrentBase):
@@ -218,22 +272,36 @@ class LSTMCell(LSTMVariantMixin, _CellBase):
         return super().extra_repr() + self._variant_repr()
 
 
-class GRUCell(_CellBase):
-    r"""A GRU cell with ``torch.nn.GRUCell``'s equations (see :func:`gru_cell_step`) and contract.
+class GRUCell(GRUFormMixin, _CellBase):
+    r"""A GRU cell with ``torch.nn.GRUCell``'s contract; the equations are in :func:`gru_cell_step`.
 
-    Forward: ``x (B, D)`` or ``(D,)``, ``hx (B, H)`` or ``(H,)`` (zeros when None) → ``h'`` like ``hx``.
-    Parameters ``weight_ih (3H, D)``, ``weight_hh (3H, H)``, ``bias_ih (3H,)``, ``bias_hh (3H,)``, order r, z, n.
+    .. math::
+
+        \mathbf{h}' = (1 - \mathbf{z}) \odot \mathbf{n} + \mathbf{z} \odot \mathbf{h}
+
+    ``GRUCell(input_size, hidden_size, bias=True, *, reset_after=True)``. Forward: ``x (B, D)``
+    or ``(D,)``, ``hx (B, H)`` or ``(H,)`` (zeros when None) → ``h'`` like ``hx``. Parameters
+    ``weight_ih (3H, D)``, ``weight_hh (3H, H)``, ``bias_ih (3H,)``, ``bias_hh (3H,)``, order r, z, n.
+
+    Args:
+        reset_after: ``True`` (default): ``torch.nn.GRUCell``'s form,
+            :math:`\mathbf{n} = \tanh(W_{in}\mathbf{x} + \mathbf{b}_{in} + \mathbf{r}\odot(W_{hn}\mathbf{h} + \mathbf{b}_{hn}))`;
+            ``False``: Cho et al. (2014),
+            :math:`\mathbf{n} = \tanh(W_{in}\mathbf{x} + \mathbf{b}_{in} + W_{hn}(\mathbf{r}\odot\mathbf{h}) + \mathbf{b}_{hn})`.
+            Same parameters in both; ``from_torch``/``to_torch`` refuse ``False``.
     """
 
     _num_gates, _torch_type = 3, nn.GRUCell
 
-    def __init__(self, input_size, hidden_size, bias=True, *, device=None, dtype=None):
+    def __init__(self, input_size, hidden_size, bias=True, *, reset_after=True, device=None, dtype=None):
         super().__init__(input_size, hidden_size, bias, device=device, dtype=dtype)
+        self._init_form(reset_after)
         self.reset_parameters()
 
     def forward(self, x, hx=None):
         x, batched = self._start(x)
         h_prev = self._state("hx", hx, x.shape[0], batched)
         _, W_hh, _, b_hh = self._weights()
-        h = gru_cell_step(self._ax(x, False), h_prev, W_hh, b_hh)
+        ra = self.reset_after  # Cho's form (False) adds b_hh unscaled: fold it into the projection
+        h = gru_cell_step(self._ax(x, not ra), h_prev, W_hh, b_hh if ra else None, reset_after=ra)
         return h if batched else h.squeeze(0)

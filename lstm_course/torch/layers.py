@@ -24,7 +24,7 @@ from torch import nn
 from . import _checks as C
 from ._base import RecurrentBase
 from .bptt import lstm_bptt
-from .cells import gru_cell_step, lstm_cell_step, rnn_cell_step
+from .cells import GRUFormMixin, gru_cell_step, lstm_cell_step, rnn_cell_step
 from .variants import LSTMVariantMixin
 
 
@@ -184,26 +184,41 @@ class LSTM(LSTMVariantMixin, _SequenceBase):
         return super().extra_repr() + self._variant_repr() + extra
 
 
-class GRU(_SequenceBase):
-    r"""A single-layer GRU with ``torch.nn.GRU``'s equations (see :func:`gru_cell_step`) and contract.
+class GRU(GRUFormMixin, _SequenceBase):
+    r"""A single-layer GRU with ``torch.nn.GRU``'s contract; the equations are in :func:`gru_cell_step`.
 
+    ``GRU(input_size, hidden_size, bias=True, batch_first=False, *, reset_after=True)``;
     ``forward(x, hx=None) -> (output, h_n)``. Parameters ``weight_ih_l0 (3H, D)``,
     ``weight_hh_l0 (3H, H)``, ``bias_ih_l0 (3H,)``, ``bias_hh_l0 (3H,)``, gate order r, z, n.
+
+    Args:
+        reset_after: where the reset gate acts in the candidate :math:`\mathbf{n}_t`.
+            ``True`` (default): after the recurrent product, ``torch.nn.GRU``'s and cuDNN's form,
+            :math:`\tanh(W_{in}\mathbf{x}_t + \mathbf{b}_{in} + \mathbf{r}_t\odot(W_{hn}\mathbf{h}_{t-1} + \mathbf{b}_{hn}))`,
+            one recurrent product per step. ``False``: before it, Cho et al. (2014),
+            :math:`\tanh(W_{in}\mathbf{x}_t + \mathbf{b}_{in} + W_{hn}(\mathbf{r}_t\odot\mathbf{h}_{t-1}) + \mathbf{b}_{hn})`,
+            two dependent products per step (the n-block's needs :math:`\mathbf{r}_t`), and
+            both biases folded into the input projection. Same parameters and shapes in both
+            forms; ``from_torch``/``to_torch`` refuse ``False`` (``torch.nn.GRU`` cannot express it).
     """
 
     _num_gates, _torch_type = 3, nn.GRU
 
-    def __init__(self, input_size, hidden_size, bias=True, batch_first=False, *, device=None, dtype=None):
+    def __init__(self, input_size, hidden_size, bias=True, batch_first=False, *, reset_after=True,
+                 device=None, dtype=None):
         super().__init__(input_size, hidden_size, bias, batch_first, device=device, dtype=dtype)
+        self._init_form(reset_after)
         self.reset_parameters()
 
     def forward(self, x, hx=None):
         x, batched = self._start(x)  # (T, B, D)
         h = self._state("h_0", hx, x.shape[1], batched)  # (B, H)
         _, W_hh, _, b_hh = self._weights()
+        ra = self.reset_after  # Cho's form (False) adds b_hh unscaled: fold it into the projection
+        b_hh = b_hh if ra else None
         hs = []
-        for ax_t in self._input_projection(x, False).unbind(0):  # (B, 3H) each
-            h = gru_cell_step(ax_t, h, W_hh, b_hh)
+        for ax_t in self._input_projection(x, not ra).unbind(0):  # (B, 3H) each
+            h = gru_cell_step(ax_t, h, W_hh, b_hh, reset_after=ra)
             hs.append(h)
         output, (h_n,) = self._finish(torch.stack(hs), [h], batched)
         return output, h_n
