@@ -1,6 +1,7 @@
 """A small, readable training loop: Adam, gradient clipping, early stopping, a history, a progress bar."""
 from __future__ import annotations
 
+import copy
 import math
 import numbers
 from dataclasses import dataclass, field
@@ -239,7 +240,8 @@ def train(
     return history
 
 
-def hidden_gradient_norms(model: nn.Module, data: TaskData, tolerance: float = ADDING_TOLERANCE) -> torch.Tensor:
+def hidden_gradient_norms(model: nn.Module, data: TaskData, tolerance: float = ADDING_TOLERANCE, *,
+                          float64: bool = False) -> torch.Tensor:
     r"""Mean over the batch of :math:`\lVert \partial L / \partial \vh_t \rVert_2` for every step ``t``.
 
     The loss is that of :func:`loss_and_accuracy` on ``data``, computed with
@@ -247,10 +249,23 @@ def hidden_gradient_norms(model: nn.Module, data: TaskData, tolerance: float = A
     each hidden state includes every path through later steps. Plot it against the
     distance ``T - 1 - t`` to the read-out to see how far back the training signal reaches.
 
+    Args:
+        model: a :class:`~lstm_course.models.SequenceModel`.
+        data: the batch.
+        tolerance: passed to :func:`loss_and_accuracy`.
+        float64: run the computation in float64 on a copy of the model (``model`` is not
+            changed). Use it when the gradients may fall below float32's smallest numbers
+            (about 1e-38 to 1e-45), where they would otherwise round to exactly 0.
+
     Returns:
-        ``(T,)`` float64 tensor (index ``t``); the batch's sequences are averaged per step
-        (use equal-length data, e.g. the modern adding problem, for a clean picture).
+        ``(T,)`` float64 tensor (index ``t``), the norm of the gradient that one sequence's loss
+        sends to :math:`\vh_t`, averaged over the batch (use equal-length data, e.g. the modern
+        adding problem, for a clean picture).
     """
+    if float64:
+        model = copy.deepcopy(model).double()
+        y = data.y.double() if data.y.is_floating_point() else data.y
+        data = TaskData(data.x.double(), y, data.lengths)
     output, hs = model.unroll(data.x, data.lengths, all_steps=data.kind == "sequence")
     loss, _ = loss_and_accuracy(output, data, tolerance)
     grads = torch.autograd.grad(loss, hs)

@@ -152,6 +152,21 @@ def test_hidden_gradient_norms():
     out = m(data.x)
     direct = (2 * (out - data.y) * m.readout.weight).norm(dim=1).mean()
     assert norms[-1].item() == pytest.approx(direct.item(), rel=1e-5)
+    assert norms.dtype == torch.float64
+    exact = hidden_gradient_norms(m, data, float64=True)
+    assert next(m.parameters()).dtype == torch.float32  # the float64 path works on a copy
+    torch.testing.assert_close(exact, norms, rtol=1e-5, atol=0)
+
+
+def test_hidden_gradient_norms_do_not_underflow():
+    torch.manual_seed(0)
+    m = SequenceModel("rnn", 2, 8, 1)
+    with torch.no_grad():
+        m.rnn.weight_hh_l0.mul_(0.05)  # a strongly contracting RNN: the signal dies fast
+    data = adding_problem(4, 60, seed=0)
+    assert hidden_gradient_norms(m, data)[0].item() == 0  # float32 underflows ...
+    norms = hidden_gradient_norms(m, data, float64=True)
+    assert 0 < norms[0].item() < 1e-40  # ... float64 resolves it
 
 
 @pytest.mark.parametrize(
