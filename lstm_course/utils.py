@@ -41,7 +41,11 @@ def glue(name: str, value, display: bool = False):
     except ImportError:
         return value
     # A NumPy scalar's repr is "np.float64(0.12)" under NumPy 2, which {glue:text} cannot
-    # format: glue the plain Python number instead.
+    # format: glue the plain Python number instead. Floats are rounded to 10 significant digits:
+    # the prose shows at most a few, and the last bits of a float differ between BLAS kernels,
+    # which would make nbval's comparison of the stored text fail for no reason.
     plain = value.item() if isinstance(value, np.generic) else value
+    if isinstance(plain, float) and np.isfinite(plain):
+        plain = float(f"{plain:.10g}")
     _glue(name, plain, display=display)
     return value

@@ -27,3 +27,15 @@ def test_glue_returns_its_value_and_unwraps_numpy_scalars(monkeypatch):
     x = np.float64(0.25)
     assert glue("x", x) is x
     assert type(seen["x"]) is float and seen["x"] == 0.25
+
+
+def test_glue_rounds_floats_to_ten_significant_digits(monkeypatch):
+    seen = {}
+    import myst_nb
+
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display=False: seen.update({name: value}))
+    glue("a", 1.1715109571059121e-45)
+    glue("b", np.float64(1.1715109571059126e-45))
+    assert seen["a"] == seen["b"] == 1.171510957e-45
+    glue("n", 7)
+    assert seen["n"] == 7 and type(seen["n"]) is int
