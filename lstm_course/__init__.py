@@ -8,8 +8,8 @@ Modules:
     lstm_course.convert      weight layouts: PyTorch's split form, the concatenated form, other gate orders
     lstm_course.gradients    gradient norms against distance, Jacobian products, clipping
     lstm_course.jacobians    the LSTM's step Jacobians, direct path and full
-    lstm_course.tasks        long-range tasks (adding, temporal order, copy), generated, no downloads
-    lstm_course.models       a sequence model around torch.nn.RNN/LSTM/GRU for those tasks
+    lstm_course.tasks        long-range tasks (adding, temporal order, copy, last marked value), generated
+    lstm_course.models       a sequence model for those tasks, around torch.nn or any layer (from_layer)
     lstm_course.training     a small training loop with clipping, early stopping and a progress bar
     lstm_course.cost         FLOP counts, fair timing and memory measurement
     lstm_course.text         the shipped public-domain text, vocabularies and truncated-BPTT batches

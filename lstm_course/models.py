@@ -59,8 +59,13 @@ class SequenceModel(nn.Module):
             drift before they have learned what to store (Hochreiter & Schmidhuber 1997
             initialise their input-gate biases at -3 and -6 on the adding problem).
 
+    To put any other recurrent layer in the same harness (a variant from
+    :mod:`lstm_course.torch`, say), build it and use :meth:`from_layer`.
+
     Attributes:
-        rnn: the ``torch.nn`` recurrent layer (time-major, one layer).
+        cell: ``"rnn"``, ``"lstm"``, ``"gru"``, or None for a layer given to :meth:`from_layer`.
+        rnn: the recurrent layer (time-major, one layer): a ``torch.nn`` layer, or the one given
+            to :meth:`from_layer`.
         readout: ``nn.Linear(H, O)``.
     """
 
@@ -71,10 +76,7 @@ class SequenceModel(nn.Module):
             raise ValueError(f"cell must be one of {CELLS}; got {cell!r}")
         D, H, O = (_check_size(k, v) for k, v in
                    (("input_size", input_size), ("hidden_size", hidden_size), ("output_size", output_size)))
-        self.cell, self.input_size, self.hidden_size, self.output_size = cell, D, H, O
-        layer = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cell]
-        self.rnn = layer(D, H)
-        self.readout = nn.Linear(H, O)
+        self._build(cell, {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cell](D, H), D, H, O)
         for name, value, rows in (("forget_bias", forget_bias, slice(H, 2 * H)), ("input_bias", input_bias, slice(0, H))):
             if value is None:
                 continue
@@ -86,6 +88,62 @@ class SequenceModel(nn.Module):
                 self.rnn.bias_ih_l0[rows] = float(value)
                 self.rnn.bias_hh_l0[rows] = 0.0
         self.forget_bias, self.input_bias = forget_bias, input_bias
+
+    def _build(self, cell, layer: nn.Module, D: int, H: int, O: int) -> None:
+        self.cell, self.input_size, self.hidden_size, self.output_size = cell, D, H, O
+        self.rnn = layer
+        self.readout = nn.Linear(H, O)  # created after the layer: the RNG order of earlier versions
+
+    @classmethod
+    def from_layer(cls, layer: nn.Module, output_size: int) -> "SequenceModel":
+        r"""A model around a recurrent layer you built, with a new ``nn.Linear(H, output_size)`` read-out.
+
+        The layer must follow ``torch.nn.LSTM``'s (or ``nn.GRU``'s, ``nn.RNN``'s) contract for
+        one time-major layer: attributes ``input_size`` (``D``) and ``hidden_size`` (``H``),
+        ``batch_first`` False, one layer, one direction, and ``forward(x (T, B, D), hx=None)``
+        returning ``(output (T, B, H), state)`` with ``output[t] =`` :math:`\vh_t`;
+        ``state`` is ``(h_n, c_n)`` for an LSTM, ``h_n`` otherwise, each ``(1, B, H)``. Every
+        module of :mod:`lstm_course.torch.layers` qualifies, in every variant::
+
+            layer = lstm_course.torch.LSTM(2, 16, coupled=True)
+            model = SequenceModel.from_layer(layer, output_size=1)
+
+        The read-out is initialised after the layer (``torch``'s global RNG). ``forget_bias``
+        and ``input_bias`` are None: set biases on the layer itself (e.g. the package's
+        ``LSTM(..., forget_bias=1.0)``). :meth:`unroll` works too, by calling the layer one step
+        at a time and feeding it its own output as the next ``h``.
+
+        Args:
+            layer: the recurrent ``nn.Module`` (kept as :attr:`rnn`, not copied).
+            output_size: ``O``, the read-out's width.
+
+        Returns:
+            A :class:`SequenceModel` with ``cell = None``, ``rnn = layer``.
+
+        Raises:
+            TypeError: ``layer`` is not an ``nn.Module``, lacks int ``input_size``/``hidden_size``,
+                or ``output_size`` is not an int.
+            ValueError: a batch-first, multi-layer or bidirectional layer, or sizes below 1.
+        """
+        if not isinstance(layer, nn.Module):
+            raise TypeError(f"layer must be a torch.nn.Module with nn.LSTM's contract; got {type(layer).__name__}")
+        for name in ("input_size", "hidden_size"):
+            value = getattr(layer, name, None)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+                raise TypeError(f"layer must have an int attribute {name} (as torch.nn.LSTM); "
+                                f"got {type(layer).__name__} with {name}={value!r}")
+        for name, wanted in (("batch_first", False), ("num_layers", 1), ("bidirectional", False)):
+            value = getattr(layer, name, wanted)
+            if value != wanted:
+                raise ValueError(f"layer must be time-major with one layer in one direction: {name}={wanted!r} "
+                                 f"expected; got {name}={value!r}")
+        D, H = _check_size("layer.input_size", layer.input_size), _check_size("layer.hidden_size", layer.hidden_size)
+        O = _check_size("output_size", output_size)
+        model = cls.__new__(cls)
+        nn.Module.__init__(model)
+        model._build(None, layer, D, H, O)
+        model.forget_bias = model.input_bias = None
+        return model
 
     def num_parameters(self) -> int:
         """Number of trainable parameters (equals :func:`count_parameters`)."""
@@ -129,6 +187,8 @@ class SequenceModel(nn.Module):
             ``(B, H)``, ``hs[t] =`` :math:`\\vh_t`.
         """
         lengths = self._check_input(x, lengths)
+        if self.cell is None:
+            return self._unroll_layer(x, lengths, all_steps)
         r = self.rnn
         W_ih, W_hh, b_ih, b_hh = r.weight_ih_l0, r.weight_hh_l0, r.bias_ih_l0, r.bias_hh_l0
         h = x.new_zeros(x.shape[1], self.hidden_size)  # (B, H)
@@ -144,6 +204,19 @@ class SequenceModel(nn.Module):
             hs.append(h)
         return self._read(torch.stack(hs), lengths, all_steps), hs
 
+    def _unroll_layer(self, x: torch.Tensor, lengths: torch.Tensor, all_steps: bool):
+        """:meth:`unroll` for a layer from :meth:`from_layer`: one step per call, the state
+        rebuilt from the step's output so that ``hs[t]`` lies on every later step's path."""
+        hs, state = [], None
+        for t in range(x.shape[0]):
+            output, new_state = self.rnn(x[t : t + 1], state)  # output (1, B, H)
+            h = output[0]  # (B, H)
+            state = (h[None], new_state[1]) if isinstance(new_state, tuple) else h[None]
+            hs.append(h)
+        return self._read(torch.stack(hs), lengths, all_steps), hs
+
     def extra_repr(self) -> str:
+        if self.cell is None:
+            return f"cell=None (from_layer), parameters={self.num_parameters()}"
         return (f"cell={self.cell!r}, parameters={self.num_parameters()}, "
                 f"forget_bias={self.forget_bias}, input_bias={self.input_bias}")

@@ -1,9 +1,9 @@
-"""Long-range synthetic tasks (adding, temporal order, copy), generated from a seed, no downloads.
+"""Long-range synthetic tasks (adding, temporal order, copy, last marked value), generated from a seed.
 
 Every task returns a :class:`TaskData` of time-major tensors:
 
 * ``x`` ``(T', n, D)`` float32, the inputs, zero-padded after each sequence's length;
-* ``y`` the targets: float32 ``(n, 1)`` for regression at the last valid step (adding),
+* ``y`` the targets: float32 ``(n, 1)`` for regression at the last valid step (adding, last marked value),
   int64 ``(n,)`` for a class at the last valid step (temporal order), int64 ``(T', n)``
   for a class at every step (copy);
 * ``lengths`` ``(n,)`` int64, the valid length of each sequence (``T' = lengths.max()`` or more).
@@ -286,3 +286,59 @@ def copy_baseline_loss(T: int, *, n_symbols: int = 8, copy_length: int = 10) -> 
 def copy_baseline_accuracy(*, n_symbols: int = 8, copy_length: int = 10) -> float:
     r"""Chance that the memoryless strategy copies every symbol right: :math:`S^{-K}`."""
     return float(_check_int("n_symbols", n_symbols, 2)) ** -_check_int("copy_length", copy_length, 1)
+
+
+# ----------------------------------------------------------------------------- last marked value
+def last_marked_value(n: int, T: int, *, seed: int = 0, markers: int = 6) -> TaskData:
+    r"""Remember the value at the *last* of several marked steps: a task that needs overwriting.
+
+    Each step's input is a pair ``(value, marker)`` (``D = 2``) with values :math:`U[0, 1]`.
+    ``markers`` distinct steps, drawn uniformly among steps ``0 .. T - 2``, carry marker 1; the
+    target, read at the last step ``T - 1``, is the value :math:`X_{t^*}` at the latest marked
+    step :math:`t^*`. Unlike the adding problem, every new marker makes the stored value
+    obsolete, so the memory must be overwritten, not accumulated (a cell without a forget gate
+    finds this hard). Predicting the constant 1/2 gives MSE
+    :math:`\operatorname{Var}\,U[0, 1] = 1/12` (:func:`last_marked_baseline_mse`).
+
+    Args:
+        n: number of sequences (``>= 1``).
+        T: sequence length (``>= 2``: the marked steps come before the last one).
+        seed: non-negative int; the same arguments give the same tensors.
+        markers: number of marked steps, ``1 .. T - 1``.
+
+    Returns:
+        TaskData with ``x (T, n, 2)`` float32, ``y (n, 1)`` float32 and ``lengths (n,)`` int64
+        (all ``T``).
+
+    Raises:
+        TypeError: a non-int ``n``, ``T``, ``seed`` or ``markers``.
+        ValueError: ``n < 1``, ``T < 2``, ``seed < 0``, or ``markers`` outside ``1 .. T - 1``.
+    """
+    n = _check_int("n", n, 1)
+    T = _check_int("T", T, 2, " (the marked steps come before the last step)")
+    markers = _check_int("markers", markers, 1)
+    if markers > T - 1:
+        raise ValueError(f"markers must be at most T - 1 = {T - 1} (distinct steps before the last); got {markers}")
+    rng = _rng(seed)
+    x = np.zeros((T, n, 2))
+    x[:, :, 0] = rng.uniform(0.0, 1.0, size=(T, n))  # (T, n) values
+    marked = np.argsort(rng.random((T - 1, n)), axis=0)[:markers]  # (markers, n) distinct steps < T - 1
+    cols = np.arange(n)
+    x[marked, cols, 1] = 1.0
+    y = x[marked.max(axis=0), cols, 0][:, None]  # (n, 1) the value at the last marked step
+    return _tensors(x, y, np.full(n, T))
+
+
+def last_marked_baseline_mse() -> float:
+    r"""MSE of the best constant prediction (1/2) on :func:`last_marked_value`:
+    :math:`\operatorname{Var}\,U[0, 1] = 1/12`."""
+    return 1.0 / 12.0
+
+
+def last_marked_baseline_accuracy(tolerance: float = ADDING_TOLERANCE) -> float:
+    r"""Fraction of sequences the constant 1/2 gets within ``tolerance`` of the target on
+    :func:`last_marked_value`: :math:`P(|U - 1/2| < a) = \min(2a, 1)` with ``a = tolerance``
+    (0.08 at the 1997 criterion 0.04)."""
+    if isinstance(tolerance, bool) or not isinstance(tolerance, numbers.Real) or not 0 < tolerance:
+        raise ValueError(f"tolerance must be a positive number; got {tolerance!r}")
+    return min(2.0 * float(tolerance), 1.0)

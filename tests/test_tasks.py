@@ -1,4 +1,4 @@
-"""Tests for lstm_course.tasks: shapes, dtypes, determinism, the task rules, baselines, bad arguments."""
+"""Tests for lstm_course.tasks (adding, temporal order, copy, last marked value): shapes, dtypes, determinism, the task rules, baselines, bad arguments."""
 import functools
 import math
 
@@ -16,6 +16,9 @@ from lstm_course.tasks import (
     copy_baseline_accuracy,
     copy_baseline_loss,
     copy_task,
+    last_marked_baseline_accuracy,
+    last_marked_baseline_mse,
+    last_marked_value,
     temporal_order,
     temporal_order_baseline_accuracy,
     temporal_order_baseline_loss,
@@ -26,6 +29,7 @@ TASKS = {
     "adding-1997": functools.partial(adding_problem, form="1997"),
     "temporal-order": temporal_order,
     "copy": copy_task,
+    "last-marked": last_marked_value,
 }
 
 
@@ -40,7 +44,7 @@ def test_shapes_dtypes_and_padding(name):
     assert int(lengths.max()) <= x.shape[0] and int(lengths.min()) >= T
     steps = torch.arange(x.shape[0])[:, None]
     assert (x[steps >= lengths[None, :]] == 0).all()  # zero after each sequence's end
-    if name.startswith("adding"):
+    if name.startswith("adding") or name == "last-marked":
         assert data.kind == "regression" and y.dtype == torch.float32 and y.shape == (n, 1)
     elif name == "temporal-order":
         assert data.kind == "classification" and y.dtype == torch.int64 and y.shape == (n,)
@@ -163,6 +167,37 @@ def test_copy_rules_and_baseline():
     assert copy_baseline_accuracy() == pytest.approx(8.0 ** -10)
 
 
+def test_last_marked_value_rules():
+    T, K = 20, 6
+    x, y, lengths = last_marked_value(500, T, seed=7, markers=K)
+    values, markers = x[..., 0], x[..., 1]
+    assert x.shape == (T, 500, 2) and (lengths == T).all()
+    assert ((values >= 0) & (values <= 1)).all()
+    assert set(markers.unique().tolist()) == {0.0, 1.0}
+    assert (markers.sum(0) == K).all() and (markers[T - 1] == 0).all()  # K distinct steps before the last
+    last = T - 1 - torch.flip(markers, [0]).argmax(0)  # (n,) the latest marked step
+    assert torch.equal(y[:, 0], values[last, torch.arange(500)])
+    # every step before the last is marked sometimes, uniformly: K/(T-1) of the sequences each
+    share = markers[: T - 1].mean(1)
+    assert (share - K / (T - 1)).abs().max() < 0.08
+    # edge cases: a single marker; every step but the last marked
+    one = last_marked_value(50, 2, seed=0, markers=1)
+    assert (one.x[0, :, 1] == 1).all() and torch.equal(one.y[:, 0], one.x[0, :, 0])
+    full = last_marked_value(50, 5, seed=0, markers=4)
+    assert torch.equal(full.y[:, 0], full.x[3, :, 0])
+
+
+def test_last_marked_baselines_measured():
+    y = last_marked_value(200_000, 20, seed=5).y[:, 0].double()
+    assert abs(((y - 0.5) ** 2).mean().item() - last_marked_baseline_mse()) < 0.001
+    assert abs(y.mean().item() - 0.5) < 0.005  # 1/2 is the best constant
+    hit = ((y - 0.5).abs() < ADDING_TOLERANCE).double().mean().item()
+    assert abs(hit - last_marked_baseline_accuracy()) < 0.003
+    assert last_marked_baseline_mse() == pytest.approx(1 / 12)
+    assert last_marked_baseline_accuracy() == pytest.approx(0.08)
+    assert last_marked_baseline_accuracy(0.7) == 1.0
+
+
 @pytest.mark.parametrize(
     "call, error, words",
     [
@@ -182,6 +217,14 @@ def test_copy_rules_and_baseline():
         (lambda: adding_baseline_mse("1998"), ValueError, "form must be one of"),
         (lambda: adding_baseline_accuracy("modern", tolerance=0), ValueError, "tolerance"),
         (lambda: copy_baseline_loss(0), ValueError, "T must be at least 1"),
+        (lambda: last_marked_value(0, 20), ValueError, "n must be at least 1"),
+        (lambda: last_marked_value(4, 1), ValueError, "T must be at least 2"),
+        (lambda: last_marked_value(4, 20.0), TypeError, "T must be an int"),
+        (lambda: last_marked_value(4, 20, markers=0), ValueError, "markers must be at least 1"),
+        (lambda: last_marked_value(4, 20, markers=20), ValueError, r"markers must be at most T - 1 = 19"),
+        (lambda: last_marked_value(4, 20, markers=2.5), TypeError, "markers must be an int"),
+        (lambda: last_marked_value(4, 20, seed=-3), ValueError, "seed must be at least 0"),
+        (lambda: last_marked_baseline_accuracy(0.0), ValueError, "tolerance"),
     ],
 )
 def test_bad_arguments(call, error, words):
