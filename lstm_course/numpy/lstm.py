@@ -178,30 +178,29 @@ def lstm_backward(dhs, cache, dh_n=None, dc_n=None):
     dc = np.zeros((B, H), dt) if dc_n is None else V.check_upstream("dc_n", dc_n, (B, H), "(B, H)", dt).copy()
     gates, tanh_cs = cache.gates, cache.tanh_cs
     i, f, g, o = (gates[..., k * H : (k + 1) * H] for k in range(4))  # (T, B, H) views
-    c_prevs = np.concatenate([cache.c0[None], cache.cs[:-1]])  # (T, B, H)
     # K: the local derivative factors of every step, for all steps at once (see the docstring).
-    K = np.subtract(1.0, gates)  # (T, B, 4H)
-    K *= gates  # s (1 − s) on the sigmoid blocks
-    np.multiply(g, g, out=K[..., 2 * H : 3 * H])
-    np.subtract(1.0, K[..., 2 * H : 3 * H], out=K[..., 2 * H : 3 * H])  # 1 − g² on the g block
-    K[..., :H] *= g
-    K[..., H : 2 * H] *= c_prevs
-    K[..., 2 * H : 3 * H] *= i
-    K[..., 3 * H :] *= tanh_cs
+    # They are built in the array that then receives δa, each step overwriting its own K_t.
+    da = np.subtract(1.0, gates)  # (T, B, 4H)
+    da *= gates  # s (1 − s) on the sigmoid blocks
+    np.multiply(g, g, out=da[..., 2 * H : 3 * H])
+    np.subtract(1.0, da[..., 2 * H : 3 * H], out=da[..., 2 * H : 3 * H])  # 1 − g² on the g block
+    da[..., :H] *= g
+    da[0, :, H : 2 * H] *= cache.c0  # c_{t-1}: c_0 at step 1, then c_1 … c_{T-1}
+    da[1:, :, H : 2 * H] *= cache.cs[:-1]
+    da[..., 2 * H : 3 * H] *= i
+    da[..., 3 * H :] *= tanh_cs  # da now holds K
     u = np.multiply(tanh_cs, tanh_cs)  # (T, B, H)
     np.subtract(1.0, u, out=u)
     u *= o  # o ⊙ (1 − tanh²(c))
     W_hh = cache.params["W_hh"]
-    da = np.empty((T, B, 4 * H), dtype=dt)  # gradients of the pre-activations
-    da_icg = da[..., : 3 * H].reshape(T, B, 3, H)  # views: the i, f, g blocks side by side
-    K_icg = K[..., : 3 * H].reshape(T, B, 3, H)
+    da_icg = da[..., : 3 * H].reshape(T, B, 3, H)  # a view: the i, f, g blocks side by side
     dc_total = np.empty((B, H), dtype=dt)
     for t in reversed(range(T)):
         dh += dhs[t]  # from the output at t and from step t+1
         np.multiply(dh, u[t], out=dc_total)
         dc_total += dc  # all gradient reaching c_t
-        np.multiply(K_icg[t], dc_total[:, None, :], out=da_icg[t])  # δa of i, f, g
-        np.multiply(K[t, :, 3 * H :], dh, out=da[t, :, 3 * H :])  # δa of o
+        da_icg[t] *= dc_total[:, None, :]  # δa of i, f, g: K_t ⊙ δc
+        da[t, :, 3 * H :] *= dh  # δa of o: K_t ⊙ δh
         np.multiply(dc_total, f[t], out=dc)  # δc_{t-1}, the direct path
         np.matmul(da[t], W_hh, out=dh)  # (B, H) δh_{t-1} through the gates
     da2 = da.reshape(T * B, 4 * H)
