@@ -154,6 +154,20 @@ def gru_cell_step(ax, h_prev, W_hh, b_hh=None, *, reset_after=True):
     return h
 
 
+class RNNNonlinearityMixin:
+    """The ``nonlinearity`` option of ``RNNCell`` and ``RNN``: ``"tanh"`` (default) or ``"relu"``, as torch.nn."""
+
+    def _set_nonlinearity(self, nonlinearity):
+        self.nonlinearity = C.check_choice("nonlinearity", nonlinearity, ("tanh", "relu"))
+
+    def _torch_kwargs(self):
+        return {**super()._torch_kwargs(), "nonlinearity": self.nonlinearity}
+
+    @classmethod
+    def _kwargs_from_torch(cls, module):
+        return {**super()._kwargs_from_torch(module), "nonlinearity": module.nonlinearity}
+
+
 class GRUFormMixin:
     """The ``reset_after`` option shared by :class:`GRUCell` and :class:`lstm_course.torch.GRU`."""
 
@@ -203,7 +217,7 @@ class _CellBase(RecurrentBase):
         return torch.addmm(b_ih + b_hh if both_biases else b_ih, x, W_ih.t())
 
 
-class RNNCell(_CellBase):
+class RNNCell(RNNNonlinearityMixin, _CellBase):
     r"""An Elman RNN cell (the equation is in :func:`rnn_cell_step`).
 
     .. math::
@@ -219,15 +233,8 @@ class RNNCell(_CellBase):
 
     def __init__(self, input_size, hidden_size, bias=True, *, nonlinearity="tanh", device=None, dtype=None):
         super().__init__(input_size, hidden_size, bias, device=device, dtype=dtype)
-        self.nonlinearity = C.check_choice("nonlinearity", nonlinearity, ("tanh", "relu"))
+        self._set_nonlinearity(nonlinearity)
         self.reset_parameters()
-
-    def _torch_kwargs(self):
-        return {**super()._torch_kwargs(), "nonlinearity": self.nonlinearity}
-
-    @classmethod
-    def _kwargs_from_torch(cls, module):
-        return {**super()._kwargs_from_torch(module), "nonlinearity": module.nonlinearity}
 
     def forward(self, x, hx=None):
         x, batched = self._start(x)

@@ -24,7 +24,7 @@ from torch import nn
 from . import _checks as C
 from ._base import RecurrentBase
 from .bptt import lstm_bptt
-from .cells import GRUFormMixin, gru_cell_step, lstm_cell_step, rnn_cell_step
+from .cells import GRUFormMixin, RNNNonlinearityMixin, gru_cell_step, lstm_cell_step, rnn_cell_step
 from .variants import LSTMVariantMixin
 
 
@@ -83,7 +83,7 @@ class _SequenceBase(RecurrentBase):
         return ax.view(T, B, -1)  # (T, B, G*H)
 
 
-class RNN(_SequenceBase):
+class RNN(RNNNonlinearityMixin, _SequenceBase):
     r"""A single-layer Elman RNN over a sequence (the equation is in :func:`rnn_cell_step`).
 
     .. math::
@@ -100,15 +100,8 @@ class RNN(_SequenceBase):
     def __init__(self, input_size, hidden_size, bias=True, batch_first=False, *, nonlinearity="tanh",
                  device=None, dtype=None):
         super().__init__(input_size, hidden_size, bias, batch_first, device=device, dtype=dtype)
-        self.nonlinearity = C.check_choice("nonlinearity", nonlinearity, ("tanh", "relu"))
+        self._set_nonlinearity(nonlinearity)
         self.reset_parameters()
-
-    def _torch_kwargs(self):
-        return {**super()._torch_kwargs(), "nonlinearity": self.nonlinearity}
-
-    @classmethod
-    def _kwargs_from_torch(cls, module):
-        return {**super()._kwargs_from_torch(module), "nonlinearity": module.nonlinearity}
 
     def forward(self, x, hx=None):
         x, batched = self._start(x)  # (T, B, D)
