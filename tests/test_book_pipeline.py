@@ -61,6 +61,14 @@ def test_book_builds_with_warnings_as_errors(book_build):
     assert (book_build.html / "index.html").is_file()
 
 
+@pytest.mark.book
+def test_citations_are_author_year_in_round_brackets(book_build):
+    """{cite:t} renders "Hochreiter and Schmidhuber (1997)", {cite:p} "(..., 2000)", never "[19]"."""
+    html = (book_build.html / "book" / "part2" / "lstm_cell.html").read_text()
+    assert 'Hochreiter and Schmidhuber (<a class="reference internal" href="../bibliography.html' in html
+    assert '[<a class="reference internal" href="../bibliography.html' not in html
+
+
 def test_every_notebook_is_in_the_toc():
     """A notebook in book/ or notebooks/ that is not in _toc.yml would be silently left out."""
     listed = set(_toc_files())
