@@ -256,22 +256,28 @@ def from_torch(module, dtype=np.float64) -> dict:
 
 
 def to_torch(params: Mapping, module) -> None:
-    """Copy split-form NumPy parameters into a one-layer ``torch.nn.LSTM`` or ``LSTMCell`` (in place).
+    """Copy split-form NumPy parameters into a one-layer LSTM module (in place).
 
     Args:
         params: dict ``W_ih (4H, D)``, ``W_hh (4H, H)``, ``b_ih (4H,)``, ``b_hh (4H,)``.
-        module: the ``torch.nn.LSTM``/``LSTMCell`` to overwrite; its sizes must match.
+        module: the module to overwrite, its sizes matching: a ``torch.nn.LSTM``/``LSTMCell``, or
+            the package's ``lstm_course.torch.LSTM``/``LSTMCell`` (same parameter names; its variant
+            options, e.g. ``forget_gate=False``, are kept, and unused forget rows are copied too).
     """
     import torch
 
+    from . import torch as lt
+
     D, H = _check_split(params)
-    if not isinstance(module, (torch.nn.LSTM, torch.nn.LSTMCell)):
-        raise TypeError(f"module must be a torch.nn.LSTM or torch.nn.LSTMCell; got {type(module).__name__}")
+    layers, cells = (torch.nn.LSTM, lt.LSTM), (torch.nn.LSTMCell, lt.LSTMCell)
+    if not isinstance(module, layers + cells):
+        raise TypeError("module must be a torch.nn.LSTM/LSTMCell or an lstm_course.torch.LSTM/LSTMCell; "
+                        f"got {type(module).__name__}")
     if isinstance(module, torch.nn.LSTM) and (module.num_layers != 1 or module.bidirectional or module.proj_size):
         raise ValueError(f"to_torch needs a one-layer, one-direction torch.nn.LSTM without projection; got {module}")
     if not module.bias:
         raise ValueError(f"to_torch needs a module with biases; got {module}")
-    suffix = "_l0" if isinstance(module, torch.nn.LSTM) else ""
+    suffix = "_l0" if isinstance(module, layers) else ""
     if (module.input_size, module.hidden_size) != (D, H):
         raise ValueError(f"module has input_size {module.input_size}, hidden_size {module.hidden_size}; "
                          f"params have D = {D}, H = {H}")

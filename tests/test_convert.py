@@ -153,3 +153,26 @@ def test_bad_input_messages(params):
         convert.from_torch(torch.nn.LSTM(D, H, num_layers=2))
     with pytest.raises(ValueError, match=r"params have D = 3, H = 5"):
         convert.to_torch(params, torch.nn.LSTM(D, H + 1))
+
+
+def test_to_torch_fills_the_package_modules_too():
+    """lstm_course.torch.LSTM/LSTMCell take NumPy parameters the same way, variants included."""
+    import lstm_course.torch as lt
+    from lstm_course.numpy import init_lstm_params, lstm_forward
+
+    rng = np.random.default_rng(5)
+    params = init_lstm_params(3, 4, rng=rng)
+    xs = rng.standard_normal((6, 2, 3))
+    layer = lt.LSTM(3, 4, dtype=torch.float64)
+    convert.to_torch(params, layer)
+    with torch.no_grad():
+        out, _ = layer(torch.from_numpy(xs))
+    np.testing.assert_allclose(out.numpy(), lstm_forward(xs, params)[0], rtol=0, atol=1e-13)
+    no_forget = lt.LSTM(3, 4, dtype=torch.float64, forget_gate=False)
+    convert.to_torch(params, no_forget)
+    assert torch.equal(no_forget.weight_hh_l0, torch.from_numpy(params["W_hh"]))
+    cell = lt.LSTMCell(3, 4, dtype=torch.float64)
+    convert.to_torch(params, cell)
+    assert torch.equal(cell.bias_ih, torch.from_numpy(params["b_ih"]))
+    with pytest.raises(TypeError, match="lstm_course.torch.LSTM/LSTMCell; got GRU"):
+        convert.to_torch(params, lt.GRU(3, 4))

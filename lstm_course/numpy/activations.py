@@ -16,7 +16,9 @@ def sigmoid(a: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         a: any array of floats.
         out: optional array to write into (may be ``a`` itself).
     """
-    out = np.multiply(a, 0.5, out=out)
+    if out is None:  # a new result; scalars and array-likes welcome
+        return 0.5 * (1.0 + np.tanh(0.5 * np.asarray(a)))
+    np.multiply(a, 0.5, out=out)
     np.tanh(out, out=out)
     out += 1.0
     out *= 0.5
