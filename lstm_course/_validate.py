@@ -1,11 +1,21 @@
 """Input validation shared by the NumPy implementations: clear errors, never silent broadcasting."""
 from __future__ import annotations
 
+import numbers
 from typing import Mapping
 
 import numpy as np
 
 SUPPORTED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def check_positive_int(name: str, value) -> int:
+    """Return ``value`` as an int if it is a positive integer (not a bool), else raise."""
+    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+        raise TypeError(f"{name} must be a positive int; got {type(value).__name__} {value!r}")
+    if value <= 0:
+        raise ValueError(f"{name} must be a positive int; got {value}")
+    return int(value)
 
 
 def _describe(a) -> str:

@@ -125,6 +125,10 @@ def test_backward_checks_its_arguments(lstm):
         lnp.lstm_backward(np.zeros_like(hs), step_cache)
     with pytest.raises(TypeError, match=r"dhs has dtype float32 but the forward pass has dtype float64"):
         lnp.lstm_backward(np.zeros_like(hs, dtype=np.float32), cache)
+    with pytest.raises(ValueError, match=r"block_steps must be a positive int; got 0"):
+        lnp.lstm_backward(np.zeros_like(hs), cache, block_steps=0)
+    with pytest.raises(TypeError, match=r"block_steps must be a positive int; got float 2.0"):
+        lnp.lstm_backward(np.zeros_like(hs), cache, block_steps=2.0)
 
 
 @pytest.mark.parametrize("func,args", [

@@ -19,11 +19,8 @@ def _rng(rng) -> np.random.Generator:
 
 
 def _init(gates: int, input_size, hidden_size, rng, dtype) -> dict:
-    for name, v in (("input_size", input_size), ("hidden_size", hidden_size)):
-        if not isinstance(v, numbers.Integral) or isinstance(v, bool):
-            raise TypeError(f"{name} must be a positive int; got {type(v).__name__} {v!r}")
-        if v <= 0:
-            raise ValueError(f"{name} must be a positive int; got {v}")
+    input_size = V.check_positive_int("input_size", input_size)
+    hidden_size = V.check_positive_int("hidden_size", hidden_size)
     dtype = np.dtype(dtype)
     if dtype not in V.SUPPORTED_DTYPES:
         raise TypeError(f"dtype must be float32 or float64; got {dtype}")

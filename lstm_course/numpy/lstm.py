@@ -23,7 +23,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import _validate as V
-from .lstm_cell import gates_backward, gates_forward
+from .lstm_cell import gate_affine, gates_backward, gates_forward
 
 
 class LSTMStepCache(NamedTuple):
@@ -120,11 +120,14 @@ def lstm_forward(xs, params, h0=None, c0=None):
     H = V.check_params(params, 4, D, xs.dtype, "LSTM")
     h0 = V.check_state("h0", h0, B, H, xs.dtype)
     c0 = V.check_state("c0", c0, B, H, xs.dtype)
+    # The cell's one tanh wants the sigmoid blocks of a_t halved (see lstm_cell): halve those rows
+    # of the weights and biases once here rather than a_t at every step. Exact: a power of two.
+    half = gate_affine(H, xs.dtype)[0][:, None]  # (4H, 1): 1/2 on the i, f, o rows, 1 on g
     # A contiguous copy of W_hhᵀ: BLAS writes into `out=` several times faster than through a
     # transposed view (measured: 3x at H = 256 in float64).
-    W_hhT = np.ascontiguousarray(params["W_hh"].T)  # (H, 4H)
-    gates = (xs.reshape(T * B, D) @ params["W_ih"].T).reshape(T, B, 4 * H)  # (T, B, 4H)
-    gates += params["b_ih"] + params["b_hh"]
+    W_hhT = np.ascontiguousarray((params["W_hh"] * half).T)  # (H, 4H)
+    gates = (xs.reshape(T * B, D) @ (params["W_ih"] * half).T).reshape(T, B, 4 * H)  # (T, B, 4H)
+    gates += (params["b_ih"] + params["b_hh"]) * half[:, 0]
     hs = np.empty((T, B, H), dtype=xs.dtype)
     cs = np.empty((T, B, H), dtype=xs.dtype)
     tanh_cs = np.empty((T, B, H), dtype=xs.dtype)
@@ -133,16 +136,60 @@ def lstm_forward(xs, params, h0=None, c0=None):
     for t in range(T):
         a = gates[t]  # (B, 4H) view, activated in place
         a += np.matmul(h, W_hhT, out=recurrent)
-        _, c, _, h = gates_forward(a, c, c=cs[t], tanh_c=tanh_cs[t], h=hs[t])
+        _, c, _, h = gates_forward(a, c, c=cs[t], tanh_c=tanh_cs[t], h=hs[t], halved=True)
     return hs, (hs[-1].copy(), cs[-1].copy()), LSTMCache(xs, hs, h0, cs, c0, gates, tanh_cs, params)
 
 
-def lstm_backward(dhs, cache, dh_n=None, dc_n=None):
+# Steps whose local factors lstm_backward computes together, by default: as many as fit in
+# 512 KiB, so that a block is still in the processor's cache when the loop turns it into δa.
+# Small problems get one block for the whole sequence; at (B, H) = (64, 256) a block is one step.
+BLOCK_BYTES = 2**19
+
+
+def steps_per_block(T: int, B: int, H: int, dtype) -> int:
+    """The default block of :func:`lstm_backward`: the steps whose ``(B, 4H)`` factors fit in :data:`BLOCK_BYTES`."""
+    return max(1, min(T, BLOCK_BYTES // (B * 4 * H * np.dtype(dtype).itemsize)))
+
+
+def local_factors(cache, start, stop, K, u):
+    r"""The factors :math:`K_t` and :math:`\mathbf{u}_t` of :func:`lstm_backward` for steps ``start … stop-1``.
+
+    They depend on the forward pass only (the activated gates, :math:`\mathbf{c}_{t-1}` and
+    :math:`\tanh \mathbf{c}_t`), so they are computed for a block of steps at once.
+
+    Args:
+        cache: the :class:`LSTMCache` of the forward pass.
+        start, stop: the block's steps, as indices into the cache's ``(T, …)`` arrays.
+        K: ``(stop - start, B, 4H)`` array to write :math:`K_t` into.
+        u: ``(stop - start, B, H)`` array to write :math:`\mathbf{u}_t` into.
+    """
+    H = cache.hs.shape[2]
+    gates, tanh_c = cache.gates[start:stop], cache.tanh_cs[start:stop]
+    i, g, o = gates[..., :H], gates[..., 2 * H : 3 * H], gates[..., 3 * H :]
+    K_i, K_f, K_g, K_o = (K[..., k * H : (k + 1) * H] for k in range(4))
+    np.subtract(1.0, gates, out=K)
+    K *= gates  # s (1 − s) on the sigmoid blocks
+    K_i *= g
+    if start == 0:  # c_{t-1}: c_0 at step 1, then c_1 … c_{T-1}
+        K_f[0] *= cache.c0
+        K_f[1:] *= cache.cs[: stop - 1]
+    else:
+        K_f *= cache.cs[start - 1 : stop - 1]
+    np.multiply(g, g, out=K_g)
+    np.subtract(1.0, K_g, out=K_g)  # 1 − g²
+    K_g *= i
+    K_o *= tanh_c
+    np.multiply(tanh_c, tanh_c, out=u)
+    np.subtract(1.0, u, out=u)
+    u *= o  # o ⊙ (1 − tanh²(c))
+
+
+def lstm_backward(dhs, cache, dh_n=None, dc_n=None, block_steps=None):
     r"""Backpropagation through time for :func:`lstm_forward`.
 
     The same equations as :func:`lstm_step_backward` applied from ``t = T`` down to 1, arranged
-    so that the loop over time does only what depends on the recursion. Everything that depends
-    on the forward pass alone is computed for all steps at once before the loop:
+    so that the loop over time does only what depends on the recursion. What depends on the
+    forward pass alone is computed by :func:`local_factors` for a block of steps at a time:
 
     .. math::
 
@@ -158,12 +205,16 @@ def lstm_backward(dhs, cache, dh_n=None, dc_n=None):
     \overline{\delta\mathbf{c}}_t, \delta\mathbf{h}_t] \odot K_t`,
     :math:`\delta\mathbf{c}_{t-1} = \overline{\delta\mathbf{c}}_t \odot \mathbf{f}_t` and
     :math:`\delta\mathbf{h}_{t-1} = W_{hh}^\top \delta\mathbf{a}_t` (plus the output's gradient).
-    The weight gradients are then one matrix product each over all ``T·B`` rows.
+    By default a block holds as many steps as fit in :data:`BLOCK_BYTES`, so that its
+    :math:`K_t` are still in the processor's cache when the loop uses them; the block size
+    changes the speed, never the result. The weight gradients are then one matrix product
+    each over all ``T·B`` rows.
 
     Args:
         dhs: ``(T, B, H)`` gradient of the loss with respect to every ``h_t``.
         cache: the :class:`LSTMCache` of the forward pass.
         dh_n, dc_n: ``(B, H)`` gradients with respect to the final states; zeros when None.
+        block_steps: steps per block of local factors (a positive int); None for the default.
 
     Returns:
         ``(dxs, dh0, dc0, grads)``: ``dxs (T, B, D)``, ``dh0`` and ``dc0`` ``(B, H)``,
@@ -176,33 +227,27 @@ def lstm_backward(dhs, cache, dh_n=None, dc_n=None):
     dhs = V.check_upstream("dhs", dhs, (T, B, H), "(T, B, H)", dt)
     dh = np.zeros((B, H), dt) if dh_n is None else V.check_upstream("dh_n", dh_n, (B, H), "(B, H)", dt).copy()
     dc = np.zeros((B, H), dt) if dc_n is None else V.check_upstream("dc_n", dc_n, (B, H), "(B, H)", dt).copy()
-    gates, tanh_cs = cache.gates, cache.tanh_cs
-    i, f, g, o = (gates[..., k * H : (k + 1) * H] for k in range(4))  # (T, B, H) views
-    # K: the local derivative factors of every step, for all steps at once (see the docstring).
-    # They are built in the array that then receives δa, each step overwriting its own K_t.
-    da = np.subtract(1.0, gates)  # (T, B, 4H)
-    da *= gates  # s (1 − s) on the sigmoid blocks
-    np.multiply(g, g, out=da[..., 2 * H : 3 * H])
-    np.subtract(1.0, da[..., 2 * H : 3 * H], out=da[..., 2 * H : 3 * H])  # 1 − g² on the g block
-    da[..., :H] *= g
-    da[0, :, H : 2 * H] *= cache.c0  # c_{t-1}: c_0 at step 1, then c_1 … c_{T-1}
-    da[1:, :, H : 2 * H] *= cache.cs[:-1]
-    da[..., 2 * H : 3 * H] *= i
-    da[..., 3 * H :] *= tanh_cs  # da now holds K
-    u = np.multiply(tanh_cs, tanh_cs)  # (T, B, H)
-    np.subtract(1.0, u, out=u)
-    u *= o  # o ⊙ (1 − tanh²(c))
+    f = cache.gates[..., H : 2 * H]  # (T, B, H) view
     W_hh = cache.params["W_hh"]
+    if block_steps is None:
+        n = steps_per_block(T, B, H, dt)
+    else:
+        n = min(T, V.check_positive_int("block_steps", block_steps))
+    da = np.empty((T, B, 4 * H), dtype=dt)  # K_t, then δa_t: each step overwrites its own K_t
     da_icg = da[..., : 3 * H].reshape(T, B, 3, H)  # a view: the i, f, g blocks side by side
+    u = np.empty((n, B, H), dtype=dt)  # u_t of the current block
     dc_total = np.empty((B, H), dtype=dt)
-    for t in reversed(range(T)):
-        dh += dhs[t]  # from the output at t and from step t+1
-        np.multiply(dh, u[t], out=dc_total)
-        dc_total += dc  # all gradient reaching c_t
-        da_icg[t] *= dc_total[:, None, :]  # δa of i, f, g: K_t ⊙ δc
-        da[t, :, 3 * H :] *= dh  # δa of o: K_t ⊙ δh
-        np.multiply(dc_total, f[t], out=dc)  # δc_{t-1}, the direct path
-        np.matmul(da[t], W_hh, out=dh)  # (B, H) δh_{t-1} through the gates
+    for stop in range(T, 0, -n):  # blocks from the last to the first
+        start = max(stop - n, 0)
+        local_factors(cache, start, stop, da[start:stop], u[: stop - start])
+        for t in reversed(range(start, stop)):
+            dh += dhs[t]  # from the output at t and from step t+1
+            np.multiply(dh, u[t - start], out=dc_total)
+            dc_total += dc  # all gradient reaching c_t
+            da_icg[t] *= dc_total[:, None, :]  # δa of i, f, g: K_t ⊙ δc
+            da[t, :, 3 * H :] *= dh  # δa of o: K_t ⊙ δh
+            np.multiply(dc_total, f[t], out=dc)  # δc_{t-1}, the direct path
+            np.matmul(da[t], W_hh, out=dh)  # (B, H) δh_{t-1} through the gates
     da2 = da.reshape(T * B, 4 * H)
     dxs = (da2 @ cache.params["W_ih"]).reshape(T, B, D)
     db = da2.sum(axis=0)

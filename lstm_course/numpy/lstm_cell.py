@@ -23,6 +23,8 @@ write into caller-supplied arrays when given (the sequence functions preallocate
 One ``tanh`` activates all four gates: since ``σ(a) = (1 + tanh(a/2)) / 2``, scaling the
 sigmoid blocks by ``s = 1/2`` (and the g block by 1), applying ``tanh``, scaling again by
 ``s`` and adding ``s`` on the sigmoid blocks gives ``[σ(aⁱ), σ(aᶠ), tanh(aᵍ), σ(aᵒ)]``.
+:func:`lstm_course.numpy.lstm.lstm_forward` does the first scaling once, in the weights and
+biases, instead of at every step (``halved=True``); halving is exact in binary floating point.
 """
 from __future__ import annotations
 
@@ -32,8 +34,8 @@ import numpy as np
 
 
 @lru_cache(maxsize=64)
-def _gate_affine(H: int, dtype: np.dtype):
-    """``(scale, shift)`` rows of length 4H: 1/2 on the sigmoid blocks i, f, o; 1 and 0 on g."""
+def gate_affine(H: int, dtype: np.dtype):
+    """``(scale, shift)``, read-only rows of length 4H: 1/2 on the sigmoid blocks i, f, o; 1 and 0 on g."""
     scale = np.full(4 * H, 0.5, dtype=dtype)
     scale[2 * H : 3 * H] = 1.0
     shift = np.full(4 * H, 0.5, dtype=dtype)
@@ -42,7 +44,7 @@ def _gate_affine(H: int, dtype: np.dtype):
     return scale, shift
 
 
-def gates_forward(a, c_prev, c=None, tanh_c=None, h=None):
+def gates_forward(a, c_prev, c=None, tanh_c=None, h=None, halved=False):
     """Activate the pre-activations ``a`` in place and update the cell.
 
     Args:
@@ -50,14 +52,16 @@ def gates_forward(a, c_prev, c=None, tanh_c=None, h=None):
             the activated gates ``[i, f, g, o]``.
         c_prev: ``(B, H)`` previous cell state ``c_{t-1}``.
         c, tanh_c, h: optional ``(B, H)`` arrays to write the results into.
+        halved: True if the sigmoid blocks of ``a`` arrive already halved, ``[aⁱ/2, aᶠ/2, aᵍ, aᵒ/2]``.
 
     Returns:
         ``(gates, c, tanh_c, h)``: ``gates`` is ``a`` itself, now the ``(B, 4H)`` activations;
         ``c``, ``tanh_c`` and ``h`` are ``(B, H)``.
     """
     H = c_prev.shape[1]
-    scale, shift = _gate_affine(H, a.dtype)
-    a *= scale
+    scale, shift = gate_affine(H, a.dtype)
+    if not halved:
+        a *= scale  # a/2 on the sigmoid blocks
     np.tanh(a, out=a)
     a *= scale
     a += shift  # a = [i, f, g, o]
