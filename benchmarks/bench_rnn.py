@@ -26,6 +26,9 @@ QUICK_SIZES = [(20, 8, 16, 16), (30, 4, 1, 8)]
 DTYPES = {"float32": (np.float32, torch.float32), "float64": (np.float64, torch.float64)}
 REF, CONTROL, NUMPY = "nn.LSTM", "CONTROL nn.LSTM copy", "NumPy LSTM"
 AUTOGRAD, BPTT = "torch LSTM autograd", "torch LSTM hand-BPTT"
+NUMPY_FLOOR, TORCH_FLOOR = "floor: NumPy matmuls only", "floor: torch matmuls only"
+FLOORS = {NUMPY: NUMPY_FLOOR, BPTT: TORCH_FLOOR}  # implementation -> its matrix products alone
+ROWS = [REF, CONTROL, NUMPY, NUMPY_FLOOR, AUTOGRAD, BPTT, TORCH_FLOOR]
 TARGETS = {  # implementation, dtype -> largest allowed time ratio to nn.LSTM (issue 9)
     (NUMPY, "float64"): 0.8, (NUMPY, "float32"): 1.2, (BPTT, "float64"): 1.3, (BPTT, "float32"): 1.3,
 }
@@ -72,6 +75,51 @@ def numpy_case(params, xs, dhs):
     return Case(run, lambda: None, lambda: torch.from_numpy(box["dxs"]))
 
 
+def numpy_floor_case(params, xs):
+    """Only the matrix products of lstm_forward + lstm_backward (same shapes, same calls), no
+    element-wise work: no NumPy LSTM built from these products can be faster."""
+    T, B, D = xs.shape
+    H = params["W_hh"].shape[1]
+    W_ih, W_hh = params["W_ih"], params["W_hh"]
+    W_hhT, xs2 = np.ascontiguousarray(W_hh.T), xs.reshape(T * B, D)
+    h, dh, recurrent = np.zeros((B, H), xs.dtype), np.empty((B, H), xs.dtype), np.empty((B, 4 * H), xs.dtype)
+    hs2 = np.zeros(((T - 1) * B, H), xs.dtype)
+
+    def run():
+        gates = (xs2 @ W_ih.T).reshape(T, B, 4 * H)  # input projection
+        for _ in range(T):
+            np.matmul(h, W_hhT, out=recurrent)  # forward recurrence
+        for t in reversed(range(T)):
+            np.matmul(gates[t], W_hh, out=dh)  # backward recurrence
+        da2 = gates.reshape(T * B, 4 * H)
+        da2 @ W_ih, xs2.T @ da2, h.T @ gates[0], hs2.T @ da2[B:]  # dxs, dW_ih, dW_hh
+
+    return Case(run, lambda: None, lambda: None)
+
+
+def torch_floor_case(W_ih, W_hh, bias, x):
+    """Only the matrix products of the hand-BPTT LSTM (lstm_course.torch.bptt), same shapes, same calls."""
+    T, B, D = x.shape
+    H = W_hh.shape[1]
+    W_hhT, xs2 = W_hh.t(), x.reshape(T * B, D)
+    h, dh = torch.zeros(B, H, dtype=x.dtype), torch.empty(B, H, dtype=x.dtype)
+    hs2 = torch.zeros((T - 1) * B, H, dtype=x.dtype)
+
+    def run():
+        gates = torch.empty(T, B, 4 * H, dtype=x.dtype)
+        torch.addmm(bias, xs2, W_ih.t(), out=gates.view(T * B, 4 * H))  # input projection
+        a_t = gates.unbind(0)
+        for t in range(T):
+            a_t[t].addmm_(h, W_hhT)  # forward recurrence
+        for t in range(T - 1, 0, -1):
+            torch.addmm(h, a_t[t], W_hh, out=dh)  # backward recurrence
+        da2 = gates.view(T * B, 4 * H)
+        a_t[0] @ W_hh, da2 @ W_ih, (xs2.t() @ da2).t(), h.t() @ a_t[0]  # dh0, dxs, dW_ih, dW_hh (step 1)
+        hs2.t() @ da2[B:]  # dW_hh (steps 2 … T)
+
+    return Case(run, lambda: None, lambda: None)
+
+
 def build_cases(T, B, D, H, dtype_name, seed):
     np_dtype, t_dtype = DTYPES[dtype_name]
     torch.manual_seed(seed)
@@ -85,7 +133,11 @@ def build_cases(T, B, D, H, dtype_name, seed):
     cases = {name: torch_case(m, x, dy) for name, m in modules.items()}
     arrays = (params, x.numpy().astype(np_dtype), dy.numpy().astype(np_dtype))  # (params, xs, dhs)
     cases[NUMPY] = numpy_case(*arrays)
-    return cases, arrays
+    cases[NUMPY_FLOOR] = numpy_floor_case(arrays[0], arrays[1])
+    with torch.no_grad():
+        weights = (ref.weight_ih_l0.detach(), ref.weight_hh_l0.detach(), ref.bias_ih_l0 + ref.bias_hh_l0)
+    cases[TORCH_FLOOR] = torch_floor_case(*weights, x)
+    return {name: cases[name] for name in ROWS}, arrays
 
 
 # --- measurements --------------------------------------------------------------------------------------------
@@ -164,12 +216,23 @@ def matmul_gflops(np_dtype, n=1024, reps=5, pause=0.1, clock=time.perf_counter, 
     return 2 * n**3 / STATS[stat](ts) / 1e9
 
 
+def fixed_cost_per_step(a, clock, T=200):
+    """Microseconds per time step of forward+backward at B = D = H = 1, where arithmetic is nil and
+    what remains is the fixed cost of the calls each step makes (Python, NumPy or PyTorch dispatch)."""
+    cases, _ = build_cases(T, 1, 1, 1, "float32", a.seed)
+    cases = {n: cases[n] for n in (REF, NUMPY, BPTT)}
+    times = time_cases(cases, a.reps, a.pause, clock, seed=a.seed, stat=a.stat)
+    return {n: t / T * 1e6 for n, t in times.items()}
+
+
 # --- the report ----------------------------------------------------------------------------------------------
 def check_agreement(cases, dtype_name):
     """Every implementation's input gradient equals nn.LSTM's: the benchmark times correct code."""
     tol = 1e-9 if dtype_name == "float64" else 2e-3
     ref = cases[REF].result()
     for name, case in cases.items():
+        if name in FLOORS.values():  # not an LSTM: nothing to compare
+            continue
         err = float((case.result() - ref).abs().max()) / max(1.0, float(ref.abs().max()))
         if err > tol:
             raise AssertionError(f"{name} disagrees with nn.LSTM: relative error {err:.2e} > {tol:g}")
@@ -238,26 +301,30 @@ def print_preamble(a, peak):
 
 
 def measure(size, d, a, clock, peak, ratios, gflops):
-    """Time, check and print the five implementations at one size and dtype; fill ``ratios``, ``gflops``."""
+    """Time, check and print every row at one size and dtype; fill ``ratios``, ``gflops``."""
     cases, arrays = build_cases(*size, d, a.seed)
     med = time_cases(cases, a.reps, a.pause, clock, seed=a.seed, stat=a.stat)
     check_agreement(cases, d)
     np_saved, np_peak = numpy_memory(*arrays)
     flops = 3 * forward_flops(*size)
-    for k, name in enumerate([REF, CONTROL, NUMPY, AUTOGRAD, BPTT]):
+    for k, name in enumerate(ROWS):
         ratio, g = med[name] / med[REF], flops / med[name] / 1e9
         ratios[(name, d, size)], gflops[(name, d, size)] = ratio, g
         if name == NUMPY:
-            saved, pk = np_saved, f"{np_peak / 2**20:8.2f}"
+            saved, pk = f"{np_saved / 2**20:9.2f}", f"{np_peak / 2**20:8.2f}"
+        elif name in FLOORS.values():
+            saved, pk = f"{'-':>9}", f"{'-':>8}"
         else:
             case = cases[name]
-            saved, pk = saved_bytes_torch(case.run, case.reset, case.inputs), f"{'-':>8}"
+            saved, pk = f"{saved_bytes_torch(case.run, case.reset, case.inputs) / 2**20:9.2f}", f"{'-':>8}"
         lead = f"{d:8} {str(size):20}" if k == 0 else " " * 29
-        print(f"{lead} {name:22} {med[name] * 1e3:10.2f} {ratio:10.2f} {g:8.2f} {100 * g / peak[d]:7.1f}% "
-              f"{saved / 2**20:9.2f} {pk}", flush=True)
+        print(f"{lead} {name:26} {med[name] * 1e3:10.2f} {ratio:10.2f} {g:8.2f} {100 * g / peak[d]:7.1f}% "
+              f"{saved} {pk}", flush=True)
 
 
-def print_checks(a, peak, ratios, gflops):
+def print_checks(a, peak, ratios, gflops, fixed):
+    print("fixed cost per time step, forward+backward at B = D = H = 1 (float32, T = 200): "
+          + ", ".join(f"{n} {us:.1f} us" for n, us in fixed.items()))
     print("checks (printed, never asserted: timings depend on the machine and its load)")
     for d in a.dtypes:
         for size in a.sizes:
@@ -269,8 +336,9 @@ def print_checks(a, peak, ratios, gflops):
         if d in a.dtypes:
             worst_size = max(a.sizes, key=lambda s: ratios[(name, d, s)])
             worst = ratios[(name, d, worst_size)]
+            floor = ratios[(FLOORS[name], d, worst_size)]
             print(f"  {'PASS' if worst <= limit else 'MISS'} {name} <= {limit:.1f}x nn.LSTM in {d} at every size "
-                  f"(worst {worst:.2f}x at {worst_size})")
+                  f"(worst {worst:.2f}x at {worst_size}; its matrix products alone take {floor:.2f}x)")
     big = (100, 64, 256, 256)
     for d in a.dtypes:
         if big in a.sizes:
@@ -286,7 +354,7 @@ def main(argv=None):
     clock = time.perf_counter if a.clock == "wall" else time.process_time
     peak = {d: matmul_gflops(DTYPES[d][0], n=256 if a.quick else 1024, clock=clock, stat=a.stat) for d in a.dtypes}
     print_preamble(a, peak)
-    header = (f"{'dtype':8} {'(T, B, D, H)':20} {'implementation':22} {a.stat + ' ms':>10} {'x nn.LSTM':>10} "
+    header = (f"{'dtype':8} {'(T, B, D, H)':20} {'implementation':26} {a.stat + ' ms':>10} {'x nn.LSTM':>10} "
               f"{'GFLOP/s':>8} {'% matmul':>8} {'saved MB':>9} {'peak MB':>8}")
     print(header)
     print("-" * len(header))
@@ -295,7 +363,7 @@ def main(argv=None):
         for size in a.sizes:
             measure(size, d, a, clock, peak, ratios, gflops)
         print()
-    print_checks(a, peak, ratios, gflops)
+    print_checks(a, peak, ratios, gflops, fixed_cost_per_step(a, clock))
 
 
 if __name__ == "__main__":
