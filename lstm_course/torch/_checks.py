@@ -1,9 +1,9 @@
 """Input validation for the torch modules: a clear error naming what was expected and what came."""
 from __future__ import annotations
 
-import numbers
-
 import torch
+
+from .. import _validate as V
 
 
 def _describe(x) -> str:
@@ -15,13 +15,7 @@ def _describe(x) -> str:
     return type(x).__name__
 
 
-def check_size(name: str, value) -> int:
-    """Return ``value`` as an int if it is a positive integer, else raise."""
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-        raise TypeError(f"{name} must be a positive int; got {type(value).__name__} {value!r}")
-    if value <= 0:
-        raise ValueError(f"{name} must be a positive int; got {value}")
-    return int(value)
+check_size = V.check_positive_int  # a positive int (not a bool), returned as an int; else a clear error
 
 
 def check_bool(name: str, value, hint: str = "") -> bool:
