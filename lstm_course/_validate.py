@@ -1,4 +1,4 @@
-"""Input validation shared by the NumPy implementations: clear errors, never silent broadcasting."""
+"""Input validation shared by the package: clear errors, never silent broadcasting."""
 from __future__ import annotations
 
 import numbers
@@ -9,12 +9,17 @@ import numpy as np
 SUPPORTED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def check_positive_int(name: str, value) -> int:
-    """Return ``value`` as an int if it is a positive integer (not a bool), else raise."""
-    if not isinstance(value, numbers.Integral) or isinstance(value, bool):
-        raise TypeError(f"{name} must be a positive int; got {type(value).__name__} {value!r}")
-    if value <= 0:
-        raise ValueError(f"{name} must be a positive int; got {value}")
+def check_int(name: str, value, minimum: int = 1, why: str = "") -> int:
+    """Return ``value`` as an int if it is an integer (not a bool) of at least ``minimum``.
+
+    Raises ``TypeError`` for anything that is not an integer and ``ValueError`` for one below
+    ``minimum``, each naming what was expected and what came (``why`` is appended to the
+    expectation, e.g. ``" (one marker and one distractor)"``).
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an int; got {type(value).__name__} {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be at least {minimum}{why}; got {value}")
     return int(value)
 
 

@@ -79,10 +79,8 @@ def gate_permutation(src, dst, hidden_size: int) -> np.ndarray:
     Returns:
         an int array of shape ``(4H,)``.
     """
-    if not isinstance(hidden_size, (int, np.integer)) or isinstance(hidden_size, bool) or hidden_size <= 0:
-        raise ValueError(f"hidden_size must be a positive int; got {hidden_size!r}")
+    H = V.check_int("hidden_size", hidden_size)
     s, d = _order(src), _order(dst)
-    H = int(hidden_size)
     return np.concatenate([np.arange(H) + H * s.index(gate) for gate in d])
 
 

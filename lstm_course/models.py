@@ -7,16 +7,10 @@ import numbers
 import torch
 from torch import nn
 
+from ._validate import check_int as _check_size
+
 CELLS = ("rnn", "lstm", "gru")
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
-
-
-def _check_size(name: str, value) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int; got {type(value).__name__} {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be at least 1; got {value}")
-    return int(value)
 
 
 def count_parameters(cell: str, input_size: int, hidden_size: int, output_size: int) -> int:

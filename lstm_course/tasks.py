@@ -21,6 +21,8 @@ from typing import NamedTuple
 import numpy as np
 import torch
 
+from ._validate import check_int as _check_int
+
 ADDING_FORMS = ("modern", "1997")
 ADDING_TOLERANCE = 0.04  # Hochreiter & Schmidhuber (1997): correct when |error| < 0.04
 TEMPORAL_ORDER_SYMBOLS = ("E", "B", "a", "b", "c", "d", "X", "Y")  # one-hot input order
@@ -49,15 +51,6 @@ class TaskData(NamedTuple):
         if self.y.is_floating_point():
             return "regression"
         return "classification" if self.y.dim() == 1 else "sequence"
-
-
-def _check_int(name: str, value, minimum: int, why: str = "") -> int:
-    """Return ``value`` as an int, or raise ``TypeError``/``ValueError`` naming what came."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int; got {type(value).__name__} {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}{why}; got {value}")
-    return int(value)
 
 
 def _rng(seed) -> np.random.Generator:

@@ -17,16 +17,10 @@ from typing import Iterable
 import numpy as np
 import torch
 
+from ._validate import check_int as _check_int
+
 #: Texts shipped in ``lstm_course/data`` (see ``SOURCE.md`` there for source and licence).
 TEXTS = ("pride_and_prejudice",)
-
-
-def _check_int(name: str, value, low: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int; got {type(value).__name__} {value!r}")
-    if value < low:
-        raise ValueError(f"{name} must be at least {low}; got {value}")
-    return int(value)
 
 
 def _check_ids(name: str, ids, ndim: int, shape_names: str) -> torch.Tensor:

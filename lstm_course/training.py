@@ -12,6 +12,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from ._validate import check_int
 from .tasks import ADDING_TOLERANCE, TaskData
 
 CLIP_MODES = ("norm", "value", None)
@@ -107,11 +108,9 @@ def batch_seed(seed: int, step: int) -> int:
     return int(np.random.SeedSequence([seed, step + 1]).generate_state(1)[0])
 
 
-def _check(name, value, kind, minimum=None):
-    if isinstance(value, bool) or not isinstance(value, kind):
-        raise TypeError(f"{name} must be {'an int' if kind is numbers.Integral else 'a number'}; got {value!r}")
-    if minimum is not None and value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}; got {value}")
+def _check_number(name, value):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number; got {value!r}")
     return value
 
 
@@ -173,22 +172,20 @@ def train(
     Returns:
         History with per-step loss, accuracy, gradient norm and the evaluations.
     """
-    steps = _check("steps", steps, numbers.Integral, 1)
-    batch_size = _check("batch_size", batch_size, numbers.Integral, 1)
-    eval_every = _check("eval_every", eval_every, numbers.Integral, 1)
-    eval_size = _check("eval_size", eval_size, numbers.Integral, 1)
-    seed = _check("seed", seed, numbers.Integral, 0)
-    _check("lr", lr, numbers.Real)
+    steps, batch_size = check_int("steps", steps), check_int("batch_size", batch_size)
+    eval_every, eval_size = check_int("eval_every", eval_every), check_int("eval_size", eval_size)
+    seed = check_int("seed", seed, minimum=0)
+    _check_number("lr", lr)
     if not callable(task):
         raise TypeError(f"task must be a callable (n, seed=...) -> TaskData; got {type(task).__name__}")
     if clip_mode not in CLIP_MODES:
         raise ValueError(f"clip_mode must be one of {CLIP_MODES}; got {clip_mode!r}")
-    if clip is not None and (_check("clip", clip, numbers.Real) <= 0):
+    if clip is not None and (_check_number("clip", clip) <= 0):
         raise ValueError(f"clip must be positive or None; got {clip}")
     if target_metric not in ("accuracy", "loss"):
         raise ValueError(f"target_metric must be 'accuracy' or 'loss'; got {target_metric!r}")
     if target is not None:
-        _check("target", target, numbers.Real)
+        _check_number("target", target)
 
     torch.manual_seed(seed)
     opt = optimizer if optimizer is not None else torch.optim.Adam(model.parameters(), lr=lr)

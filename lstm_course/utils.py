@@ -1,10 +1,11 @@
 """Reproducibility: one call seeds every random number generator the course uses."""
 from __future__ import annotations
 
-import numbers
 import random
 
 import numpy as np
+
+from ._validate import check_int
 
 
 def seed_everything(seed: int = 0) -> np.random.Generator:
@@ -17,8 +18,7 @@ def seed_everything(seed: int = 0) -> np.random.Generator:
         a fresh ``numpy.random.Generator`` seeded with ``seed``, for code that prefers
         explicit generators (all of ``lstm_course`` does).
     """
-    if not isinstance(seed, numbers.Integral) or isinstance(seed, bool) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int; got {seed!r}")
+    seed = check_int("seed", seed, minimum=0)
     random.seed(seed)
     np.random.seed(seed)
     try:

@@ -120,7 +120,7 @@ def test_bad_input_messages(params):
         convert.gate_permutation("pytorch", "caffe", 3)
     with pytest.raises(TypeError, match=r"a gate order must be a str.*got int"):
         convert.gate_permutation(0, "ifgo", 3)
-    with pytest.raises(ValueError, match=r"hidden_size must be a positive int; got 0"):
+    with pytest.raises(ValueError, match=r"hidden_size must be at least 1; got 0"):
         convert.gate_permutation("ifgo", "ifog", 0)
     with pytest.raises(ValueError, match=r"leading axis of length 4H; got shape \(7, 3\)"):
         convert.permute_gates({"W": np.zeros((7, 3))}, "ifgo", "ifog")

@@ -125,9 +125,9 @@ def test_backward_checks_its_arguments(lstm):
         lnp.lstm_backward(np.zeros_like(hs), step_cache)
     with pytest.raises(TypeError, match=r"dhs has dtype float32 but the forward pass has dtype float64"):
         lnp.lstm_backward(np.zeros_like(hs, dtype=np.float32), cache)
-    with pytest.raises(ValueError, match=r"block_steps must be a positive int; got 0"):
+    with pytest.raises(ValueError, match=r"block_steps must be at least 1; got 0"):
         lnp.lstm_backward(np.zeros_like(hs), cache, block_steps=0)
-    with pytest.raises(TypeError, match=r"block_steps must be a positive int; got float 2.0"):
+    with pytest.raises(TypeError, match=r"block_steps must be an int; got float 2.0"):
         lnp.lstm_backward(np.zeros_like(hs), cache, block_steps=2.0)
 
 
@@ -143,9 +143,9 @@ def test_rnn_and_gru_validate_too(func, args):
 
 
 def test_init_arguments():
-    with pytest.raises(ValueError, match=r"hidden_size must be a positive int; got 0"):
+    with pytest.raises(ValueError, match=r"hidden_size must be at least 1; got 0"):
         lnp.init_lstm_params(3, 0)
-    with pytest.raises(TypeError, match=r"input_size must be a positive int; got float 3.0"):
+    with pytest.raises(TypeError, match=r"input_size must be an int; got float 3.0"):
         lnp.init_rnn_params(3.0, 2)
     with pytest.raises(TypeError, match=r"dtype must be float32 or float64; got int64"):
         lnp.init_gru_params(3, 2, dtype=np.int64)

@@ -210,9 +210,9 @@ def test_bad_input_cells(kind):
 
 
 def test_bad_constructor_and_transfer_arguments():
-    with pytest.raises(ValueError, match="hidden_size must be a positive int; got 0"):
+    with pytest.raises(ValueError, match="hidden_size must be at least 1; got 0"):
         ltorch.LSTM(3, 0)
-    with pytest.raises(TypeError, match="input_size must be a positive int; got float"):
+    with pytest.raises(TypeError, match="input_size must be an int; got float"):
         ltorch.GRU(3.0, 4)
     with pytest.raises(TypeError, match="third argument is num_layers"):
         ltorch.LSTM(3, 4, 2)

@@ -1,4 +1,6 @@
 """Seeding and glue."""
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -13,9 +15,12 @@ def test_seed_everything_makes_all_generators_repeat():
     assert (rng.random(), np.random.rand(), torch.rand(1).item()) == a
 
 
-@pytest.mark.parametrize("bad", [-1, 1.5, "0", True])
-def test_seed_must_be_a_non_negative_int(bad):
-    with pytest.raises(ValueError, match="seed must be a non-negative int"):
+@pytest.mark.parametrize("bad,error,message", [(-1, ValueError, "seed must be at least 0; got -1"),
+                                               (1.5, TypeError, "seed must be an int; got float 1.5"),
+                                               ("0", TypeError, "seed must be an int; got str '0'"),
+                                               (True, TypeError, "seed must be an int; got bool True")])
+def test_seed_must_be_a_non_negative_int(bad, error, message):
+    with pytest.raises(error, match=re.escape(message)):
         seed_everything(bad)
 
 

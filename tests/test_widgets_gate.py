@@ -77,9 +77,9 @@ def test_bad_input_messages():
         gate_values(0.0, "1", 0.0, 0.0, 0.0)
     with pytest.raises(ValueError, match=r"c_prev must be finite; got nan"):
         gate_values(0.0, 1.0, 0.0, 0.0, float("nan"))
-    with pytest.raises(ValueError, match=r"steps must be a positive int; got 0"):
+    with pytest.raises(ValueError, match=r"steps must be at least 1; got 0"):
         draw_gates(steps=0)
-    with pytest.raises(ValueError, match=r"steps must be a positive int; got 2.5"):
+    with pytest.raises(TypeError, match=r"steps must be an int; got float 2.5"):
         gate_explorer(steps=2.5)
     with pytest.raises(TypeError, match=r"settings must be a non-empty sequence"):
         gate_explorer_figure(settings=[])

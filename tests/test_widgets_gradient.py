@@ -95,7 +95,7 @@ def test_bad_inputs():
         GE.norms_by_distance(1.0, "relu")
     with pytest.raises(TypeError, match="T must be an int; got float 10.5"):
         GE.norms_by_distance(1.0, "tanh", T=10.5)
-    with pytest.raises(ValueError, match="hidden_size must be an int >= 1; got 0"):
+    with pytest.raises(ValueError, match="hidden_size must be at least 1; got 0"):
         GE.norms_by_distance(1.0, "tanh", hidden_size=0)
     with pytest.raises(ValueError, match="sigma_max must be a finite number >= 0; got -2"):
         GE.norms_by_distance(-2, "tanh")
@@ -103,7 +103,7 @@ def test_bad_inputs():
         GE.gradient_explorer(nonlinearity="relu")
     with pytest.raises(ValueError, match="sigma_max must be a finite number > 0; got 0"):
         GE.gradient_explorer(sigma_max=0)
-    with pytest.raises(ValueError, match="T must be an int >= 10; got 5"):
+    with pytest.raises(ValueError, match="T must be at least 10; got 5"):
         GE.gradient_explorer(T=5)
     with pytest.raises(TypeError, match="settings must be a non-empty dict.*got list"):
         GE.gradient_explorer_figure(settings=[1.0])

@@ -19,8 +19,8 @@ def _rng(rng) -> np.random.Generator:
 
 
 def _init(gates: int, input_size, hidden_size, rng, dtype) -> dict:
-    input_size = V.check_positive_int("input_size", input_size)
-    hidden_size = V.check_positive_int("hidden_size", hidden_size)
+    input_size = V.check_int("input_size", input_size)
+    hidden_size = V.check_int("hidden_size", hidden_size)
     dtype = np.dtype(dtype)
     if dtype not in V.SUPPORTED_DTYPES:
         raise TypeError(f"dtype must be float32 or float64; got {dtype}")

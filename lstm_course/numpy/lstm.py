@@ -214,7 +214,7 @@ def lstm_backward(dhs, cache, dh_n=None, dc_n=None, block_steps=None):
         dhs: ``(T, B, H)`` gradient of the loss with respect to every ``h_t``.
         cache: the :class:`LSTMCache` of the forward pass.
         dh_n, dc_n: ``(B, H)`` gradients with respect to the final states; zeros when None.
-        block_steps: steps per block of local factors (a positive int); None for the default.
+        block_steps: steps per block of local factors (an int >= 1); None for the default.
 
     Returns:
         ``(dxs, dh0, dc0, grads)``: ``dxs (T, B, D)``, ``dh0`` and ``dc0`` ``(B, H)``,
@@ -232,7 +232,7 @@ def lstm_backward(dhs, cache, dh_n=None, dc_n=None, block_steps=None):
     if block_steps is None:
         n = steps_per_block(T, B, H, dt)
     else:
-        n = min(T, V.check_positive_int("block_steps", block_steps))
+        n = min(T, V.check_int("block_steps", block_steps))
     da = np.empty((T, B, 4 * H), dtype=dt)  # K_t, then δa_t: each step overwrites its own K_t
     da_icg = da[..., : 3 * H].reshape(T, B, 3, H)  # a view: the i, f, g blocks side by side
     u = np.empty((n, B, H), dtype=dt)  # u_t of the current block

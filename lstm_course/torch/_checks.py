@@ -15,7 +15,7 @@ def _describe(x) -> str:
     return type(x).__name__
 
 
-check_size = V.check_positive_int  # a positive int (not a bool), returned as an int; else a clear error
+check_size = V.check_int  # an int >= 1 (not a bool), returned as an int; else a clear error
 
 
 def check_bool(name: str, value, hint: str = "") -> bool:

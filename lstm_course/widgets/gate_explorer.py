@@ -20,6 +20,7 @@ import numbers
 
 import numpy as np
 
+from .._validate import check_int
 from ..numpy.lstm_cell import gates_forward
 from ..plots import COLORS, figure, label
 from ._base import interactive_figure
@@ -97,8 +98,7 @@ def draw_gates(a_i: float = 0.0, a_f: float = 2.0, a_g: float = 1.0, a_o: float 
     Returns:
         a matplotlib Figure with two labelled axes.
     """
-    if not isinstance(steps, numbers.Integral) or isinstance(steps, bool) or steps < 1:
-        raise ValueError(f"steps must be a positive int; got {steps!r}")
+    steps = check_int("steps", steps)
     vals = gate_values(a_i, a_f, a_g, a_o, c_prev)
     fig, axes = figure(2, 1, width=9.0, height=3.4)
     _draw_bars(axes[0, 0], vals, "one step")
@@ -121,8 +121,7 @@ def gate_explorer(a_i: float = 0.0, a_f: float = 2.0, a_g: float = 1.0, a_o: flo
     import ipywidgets as widgets
 
     start = _check(dict(a_i=a_i, a_f=a_f, a_g=a_g, a_o=a_o, c_prev=c_prev))
-    if not isinstance(steps, numbers.Integral) or isinstance(steps, bool) or steps < 1:
-        raise ValueError(f"steps must be a positive int; got {steps!r}")
+    steps = check_int("steps", steps)
     descriptions = {"a_i": "a_i (input)", "a_f": "a_f (forget)", "a_g": "a_g (cand.)",
                     "a_o": "a_o (output)", "c_prev": "c_{t-1}"}
     controls = {}
@@ -151,8 +150,7 @@ def gate_explorer_figure(settings=DEFAULT_SETTINGS, steps: int = 20):
     for s in settings:
         if not isinstance(s, (list, tuple)) or len(s) != 6:
             raise ValueError(f"each setting must be (title, a_i, a_f, a_g, a_o, c_prev); got {s!r}")
-    if not isinstance(steps, numbers.Integral) or isinstance(steps, bool) or steps < 1:
-        raise ValueError(f"steps must be a positive int; got {steps!r}")
+    steps = check_int("steps", steps)
     n = len(settings)
     fig, axes = figure(n, 2, width=3.3 * n, height=5.6)
     axes = np.asarray(axes).reshape(2, n)

@@ -6,25 +6,16 @@ bound ``(γ σ_max)^{T−t}`` of Bengio et al. (1994) and Pascanu et al. (2013).
 """
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
 
 from .. import gradients as G
 from .. import plots
+from .._validate import check_int as _check_int
 from ..numpy import init_rnn_params
 from ._base import interactive_figure
 
 INPUT_SIZE = 4
 NONLINEARITIES = ("tanh", "sigmoid", "linear")
-
-
-def _check_int(name: str, value, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int; got {type(value).__name__} {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an int >= {minimum}; got {value}")
-    return int(value)
 
 
 def norms_by_distance(sigma_max: float, nonlinearity: str = "tanh", T: int = 60, hidden_size: int = 32,
