@@ -15,6 +15,7 @@ Modules:
     lstm_course.text         the shipped public-domain text, vocabularies and truncated-BPTT batches
     lstm_course.charlm       a character-level language model: training, sampling, looking inside
     lstm_course.plots        the one plotting style (and plots_text for text heat maps)
+    lstm_course.diagrams     the mechanisms drawn: the LSTM cell forward and backward, unrolled networks
     lstm_course.widgets      interactive explorers with static fallbacks
     lstm_course.checks       exercise checkers that explain mistakes
     lstm_course.assignments  student versions of the labs
