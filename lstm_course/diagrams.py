@@ -157,7 +157,7 @@ def draw_lstm_cell(ax: Axes | None = None, backward: bool = False) -> Axes:
         \mathbf{h}_t = \mathbf{o}_t\odot\tanh(\mathbf{c}_t)
 
     where each gate is its nonlinearity applied to its block of
-    :math:`\mathbf{a}_t = W_{ih}\mathbf{x}_t + W_{hh}\mathbf{h}_{t-1} + \mathbf{b}`: σ for
+    :math:`\mathbf{a}_t = W_{ih}\mathbf{x}_t + \mathbf{b}_{ih} + W_{hh}\mathbf{h}_{t-1} + \mathbf{b}_{hh}`: σ for
     :math:`\mathbf{i}_t, \mathbf{f}_t, \mathbf{o}_t`, tanh for the candidate :math:`\mathbf{g}_t`.
     The gates stand left to right in PyTorch's order i, f, g, o, each in its colour of
     ``plots.COLORS``; :math:`\mathbf{c}_{t-1}` enters along the cell line at the top,
@@ -168,8 +168,10 @@ def draw_lstm_cell(ax: Axes | None = None, backward: bool = False) -> Axes:
     the direct path :math:`\delta\mathbf{c}_t \to \delta\mathbf{c}_{t-1}`, one multiplication by
     :math:`\operatorname{diag}(\mathbf{f}_t)` (the constant error carousel when
     :math:`\mathbf{f}_t \approx 1`), and in ``BACKWARD_COLORS["gates"]`` the paths from
-    :math:`\delta\mathbf{h}_t` and :math:`\delta\mathbf{c}_t` through the gates' derivatives and
-    :math:`W_{hh}^\top` to :math:`\delta\mathbf{h}_{t-1}`; a legend names the two.
+    :math:`\delta\mathbf{h}_t` (all of it: from the next step and from above) and
+    :math:`\delta\mathbf{c}_t` through the products, the tanh and the gates' derivatives, and
+    from every gate's pre-activation through :math:`W_{hh}^\top` to :math:`\delta\mathbf{h}_{t-1}`;
+    a legend names the two. Each gradient runs beside its forward wire, through the same nodes.
 
     Args:
         ax: the Axes to draw into; None makes a figure of the book's width.
