@@ -201,14 +201,18 @@ def train(
             return False
         return acc >= target if target_metric == "accuracy" else loss <= target
 
-    bar = tqdm(range(steps), desc=desc, disable=not progress, leave=False)
+    # Updated by hand, not iterated: a generator left by `break` closes its bar short of the total,
+    # which tqdm paints red, after the loop and whatever it was told.
+    bar = tqdm(total=steps, desc=desc, disable=not progress, leave=False)
+    postfix: dict[str, str] = {}
     model.train()
-    for step in bar:
+    for step in range(steps):
         data = task(batch_size, seed=batch_seed(seed, step))
         output = model(data.x, data.lengths, all_steps=all_steps)
         loss, acc = loss_and_accuracy(output, data, tolerance)
         if not torch.isfinite(loss):
             history.diverged = True
+            _finish(bar, {**postfix, "status": "diverged"})
             break
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -224,17 +228,32 @@ def train(
         history.accuracy.append(acc)
         history.grad_norm.append(grad_norm)
         history.sequences_seen += batch_size
+        bar.update(1)
         if (step + 1) % eval_every == 0 or step + 1 == steps:
             eval_loss, eval_acc = evaluate(model, held_out, tolerance)
             history.eval_step.append(step + 1)
             history.eval_loss.append(eval_loss)
             history.eval_accuracy.append(eval_acc)
-            bar.set_postfix(loss=f"{eval_loss:.3g}", acc=f"{eval_acc:.2f}", refresh=False)
+            postfix = {"loss": f"{eval_loss:.3g}", "acc": f"{eval_acc:.2f}"}
+            bar.set_postfix(postfix, refresh=False)
             if reached(eval_loss, eval_acc):
                 history.solved_step = step + 1
+                _finish(bar, {**postfix, "status": "solved"})
                 break
     bar.close()
     return history
+
+
+def _finish(bar, postfix: dict) -> None:
+    """Show a run that stopped early, at its target or on divergence, as finished where it stopped.
+
+    Without this, closing a bar short of its total paints it red (tqdm's sign of an interrupted
+    loop), and a reader of the committed notebook takes a solved run for a failure.
+    """
+    done = bar.n
+    bar.reset(total=done)
+    bar.update(done)
+    bar.set_postfix(postfix, refresh=True)
 
 
 def hidden_gradient_norms(model: nn.Module, data: TaskData, tolerance: float = ADDING_TOLERANCE, *,

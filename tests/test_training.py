@@ -190,3 +190,27 @@ def test_train_bad_arguments(kwargs, error, words):
 def test_train_rejects_a_task_that_is_not_callable():
     with pytest.raises(TypeError, match="task must be a callable"):
         train(model(), adding_problem(4, 10), steps=1, progress=False)
+
+
+def test_a_run_that_stops_at_its_target_closes_its_notebook_bar_as_finished(monkeypatch):
+    """tqdm paints a bar closed short of its total red ("danger"): a solved run must not look failed."""
+    import tqdm.notebook
+
+    import lstm_course.training as training
+
+    bars = []
+
+    class Recording(tqdm.notebook.tqdm):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            bars.append(self)
+
+    monkeypatch.setattr(training, "tqdm", Recording)
+    task = functools.partial(adding_problem, T=10)
+    h = train(model(H=16), task, steps=800, batch_size=32, lr=1e-2, target=0.01, target_metric="loss",
+              eval_every=20)
+    assert h.solved and h.solved_step < 800
+    (bar,) = bars
+    assert bar.n == bar.total == h.solved_step
+    assert bar.container.children[1].bar_style != "danger"
+    assert "status=solved" in str(bar.container.children[2].value)
