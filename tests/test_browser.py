@@ -9,7 +9,8 @@ ipywidgets state online (`ALLOWED_EXTERNAL`); without them a widget is simply ab
 static fallback figure carries the page.
 
 Per page: no JavaScript error, no console error, no missing local file, no unrendered or failed
-math, every image loaded, no raw widget repr. Notebook pages: working Binder and Colab launch
+math, no unresolved cross-reference (a bare `eq-...`/`fig-...` label or a literal `{numref}`, `{eq}`
+role left in the text), every image loaded, no raw widget repr. Notebook pages: working Binder and Colab launch
 links to the right notebook and a download link to the .ipynb. Exercise solutions: hidden until
 their title is clicked, shown after. Screenshots go to artifacts/screenshots/.
 """
@@ -46,6 +47,11 @@ UNRENDERED_MATH = re.compile(r"\\\(|\\\)|\\\[|\\\]|\$\$|\\begin\{")
 #: The plain-text repr of an ipywidget, shown when a widget view could not be rendered.
 WIDGET_REPR = re.compile(r"\b(VBox|HBox|interactive|Output|FloatSlider|IntSlider|Dropdown|Tab|Accordion)"
                          r"\(children=|\bError displaying widget|\bLoading widget\.\.\.")
+
+#: A cross-reference Sphinx did not resolve: a role printed literally, or a bare label of the book's
+#: naming scheme (eq-..., fig-..., tab-..., sec-...) in the visible text, e.g. "(eq-exp-reach)".
+UNRESOLVED_REF = re.compile(r"\{(numref|eq|ref|doc|cite:[a-z]+|glue:[a-z]*)\}|"
+                            r"(?<![\w/#.-])(eq|fig|tab|sec)-[a-z0-9]+(?:-[a-z0-9]+)*\b")
 
 # Text nodes outside code, scripts and typeset math (hidden ones too: a solution's math counts).
 TEXT_OUTSIDE_CODE_JS = """() => {
@@ -181,7 +187,12 @@ def test_every_page_renders_in_chromium(built_html, server, browser_context):
             page.screenshot(path=str(SCREENSHOTS / (name.replace("/", "__")[:-5] + ".png")))
         if page.locator(".math").count() and mathjax != "typeset":
             problems.append(f"{where} has math but MathJax did not start")
-        leftover = UNRENDERED_MATH.search(page.evaluate(TEXT_OUTSIDE_CODE_JS))
+        text = page.evaluate(TEXT_OUTSIDE_CODE_JS)
+        leftover = UNRENDERED_MATH.search(text)
+        unresolved = UNRESOLVED_REF.search(text)
+        if unresolved:
+            context = text[max(0, unresolved.start() - 60): unresolved.end() + 20].replace("\n", " ")
+            problems.append(f"{where} unresolved cross-reference {unresolved.group(0)!r}: ...{context}...")
         if leftover:
             problems.append(f"{where} unrendered TeX {leftover.group(0)!r} in the page text")
         for error in page.locator("mjx-merror").all():
