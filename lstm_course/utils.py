@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import random
+from decimal import Decimal
 
 import numpy as np
 
@@ -30,22 +31,51 @@ def seed_everything(seed: int = 0) -> np.random.Generator:
     return np.random.default_rng(seed)
 
 
-def glue(name: str, value, display: bool = False):
-    """Make ``value`` citable from the chapter's prose as ``{glue:text}`name```.
+def round_to_format(value: float, fmt: str) -> float:
+    """``value`` rounded to exactly what ``format(value, fmt)`` shows, as a float.
+
+    ``fmt`` is a format spec of the kinds ``f``, ``e``, ``g`` or ``%`` (``",.0f"``, ``".2e"``,
+    ``".3g"``, ``".0%"``, ...). Formatting the result with ``fmt`` gives the same text as formatting
+    ``value``, so the stored number and the rendered prose agree digit for digit.
+    """
+    if not isinstance(fmt, str) or not fmt or fmt[-1] not in "fFeEgG%":
+        raise ValueError(f"fmt must be a float format spec ending in f, e, g or %, such as '.2f'; "
+                         f"got {fmt!r}")
+    text = format(value, fmt).replace(",", "").replace("_", "")
+    return float(Decimal(text[:-1]) / 100) if fmt.endswith("%") else float(text)
+
+
+def glue(name: str, value, fmt: str | None = None, display: bool = False):
+    """Make ``value`` citable from the chapter's prose as ``{glue:text}`name:fmt```.
+
+    A float is stored rounded to the precision the prose shows it at: pass the same format
+    spec as the prose uses (``glue("ppl", 4.6967, ".2f")`` stores 4.7, which the prose's
+    ``{glue:text}`ppl:.2f``` renders as 4.70). The digits beyond it belong to the CPU that ran the
+    cell, not to the book (book/contributing.md, "Reproducible outputs"); storing them would make
+    nbval's comparison of the stored value fail on any other processor. A float without ``fmt``
+    is refused. Integers (exact; ``fmt`` is accepted and changes nothing), strings and booleans are
+    stored as they are.
 
     Uses ``myst_nb.glue`` when it is installed (the book build and local kernels); in Colab,
-    where it may be missing, it does nothing. Returns ``value`` so it can wrap an expression.
+    where it may be missing, it only checks its arguments. Returns ``value`` unchanged, so it can
+    wrap an expression.
     """
+    if not isinstance(name, str) or not name:
+        raise TypeError(f"name must be a non-empty str; got {type(name).__name__} {name!r}")
+    # A NumPy scalar's repr is "np.float64(0.12)" under NumPy 2, which {glue:text} cannot
+    # format: glue the plain Python number instead.
+    plain = value.item() if isinstance(value, np.generic) else value
+    if isinstance(plain, float):
+        if fmt is None:
+            raise ValueError(f"glue({name!r}, {plain!r}): a float needs fmt, the format spec the "
+                             "prose shows it with (e.g. '.2f'), so that only the digits shown are stored")
+        if np.isfinite(plain):
+            plain = round_to_format(plain, fmt)
+    elif fmt is not None and (isinstance(plain, bool) or not isinstance(plain, int)):
+        raise TypeError(f"glue({name!r}, ...): fmt is for numbers; got {type(plain).__name__} {plain!r}")
     try:
         from myst_nb import glue as _glue
     except ImportError:
         return value
-    # A NumPy scalar's repr is "np.float64(0.12)" under NumPy 2, which {glue:text} cannot
-    # format: glue the plain Python number instead. Floats are rounded to 10 significant digits:
-    # the prose shows at most a few, and the last bits of a float differ between BLAS kernels,
-    # which would make nbval's comparison of the stored text fail for no reason.
-    plain = value.item() if isinstance(value, np.generic) else value
-    if isinstance(plain, float) and np.isfinite(plain):
-        plain = float(f"{plain:.10g}")
     _glue(name, plain, display=display)
     return value

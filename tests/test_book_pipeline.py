@@ -224,6 +224,31 @@ def test_hygiene_checks_catch_what_they_promise(tmp_path):
     nb.cells.pop(1)  # no set-up cell
     nbformat.write(nb, path)
     assert "setup" in "\n".join(notebook_checks.check_notebook(path))
+    nb.metadata["widgets"] = {notebook_checks.WIDGET_STATE: {"state": {"abc": {"state": {
+        "bar_style": "danger", "value": 47, "max": 100}}}}}  # a bar frozen red at 47 %
+    nbformat.write(nb, path)
+    assert "progress bar saved red (bar_style 'danger') at 47 of 100" in "\n".join(notebook_checks.check_notebook(path))
+
+
+def _glued(name: str, text: str):
+    return nbformat.v4.new_output("display_data", data={notebook_checks.GLUE_MIME: text},
+                                  metadata={"scrapbook": {"name": name, "mime_prefix": "application/papermill.record/"}})
+
+
+def test_glue_check_catches_digits_the_prose_does_not_show():
+    nb = _notebook("x = 1")
+    nb.cells.append(nbformat.v4.new_markdown_cell(
+        "Perplexity {glue:text}`ppl:.2f`, or {glue:text}`ppl:.1f`; share {glue:text}`share:.0%`; "
+        "{glue:text}`n` runs; slope {glue:text}`slope`."))
+    code = nb.cells[2]
+    code.outputs = [_glued("ppl", "4.7"), _glued("share", "0.4"), _glued("n", "12"), _glued("slope", "0.5")]
+    problems = notebook_checks.check_glue_precision(nb)
+    assert problems == [p for p in problems if "slope" in p] and len(problems) == 1, problems
+    assert "cited without a format spec" in problems[0]
+    code.outputs = [_glued("ppl", "4.696483001"), _glued("share", "0.4012")]
+    problems = "\n".join(notebook_checks.check_glue_precision(nb))
+    assert "ppl = 4.696483001 has more digits than the prose shows (.1f, .2f)" in problems
+    assert "share = 0.4012" in problems
 
 
 def test_sync_setup_cells_follows_the_config(tmp_path):
@@ -257,3 +282,27 @@ def test_binder_pins_match_the_root_requirements():
     assert {"torch", "numpy", "matplotlib", "ipywidgets"} <= set(binder), binder
     mismatched = {name: (version, root.get(name)) for name, version in binder.items() if root.get(name) != version}
     assert not mismatched, f"binder/requirements.txt pins differ from requirements.txt: {mismatched}"
+
+
+def _make(tmp_path: pathlib.Path, path: str, *args: str) -> subprocess.CompletedProcess:
+    """`make ARGS` on a copy of the Makefile, with only `path` on PATH."""
+    for name in ("Makefile", "requirements.txt", "pyproject.toml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    make = shutil.which("make")
+    return subprocess.run([make, *args], cwd=tmp_path, env={"PATH": path, "HOME": str(tmp_path)},
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_makefile_takes_the_first_supported_python_and_says_when_there_is_none(tmp_path):
+    """The quick start runs on Python 3.11, 3.12 or 3.13, whichever comes first; with none, it says so."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "python3.13").symlink_to(sys.executable)  # any working interpreter stands in for 3.13
+    (bin_dir / "python3.12").write_text("#!/bin/sh\nexit 127\n")  # a pyenv-style shim that fails
+    (bin_dir / "python3.12").chmod(0o755)
+    found = _make(tmp_path, str(bin_dir), "-p", "-n", "help")
+    chosen = [line for line in found.stdout.splitlines() if line.startswith("PYTHON :=")]
+    assert chosen and chosen[0].split(":=", 1)[1].strip().endswith("python3.13"), chosen
+    none = _make(tmp_path, str(tmp_path / "empty"), "venv")
+    assert none.returncode != 0
+    assert "No supported Python found: none of python3.11 python3.12 python3.13 runs" in none.stderr, none.stderr

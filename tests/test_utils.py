@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from lstm_course.utils import glue, seed_everything
+from lstm_course.utils import glue, round_to_format, seed_everything
 
 
 def test_seed_everything_makes_all_generators_repeat():
@@ -30,17 +30,51 @@ def test_glue_returns_its_value_and_unwraps_numpy_scalars(monkeypatch):
 
     monkeypatch.setattr(myst_nb, "glue", lambda name, value, display=False: seen.update({name: value}))
     x = np.float64(0.25)
-    assert glue("x", x) is x
+    assert glue("x", x, ".2f") is x
     assert type(seen["x"]) is float and seen["x"] == 0.25
 
 
-def test_glue_rounds_floats_to_ten_significant_digits(monkeypatch):
+def _recording_glue(monkeypatch) -> dict:
     seen = {}
     import myst_nb
 
     monkeypatch.setattr(myst_nb, "glue", lambda name, value, display=False: seen.update({name: value}))
-    glue("a", 1.1715109571059121e-45)
-    glue("b", np.float64(1.1715109571059126e-45))
-    assert seen["a"] == seen["b"] == 1.171510957e-45
-    glue("n", 7)
-    assert seen["n"] == 7 and type(seen["n"]) is int
+    return seen
+
+
+@pytest.mark.parametrize("value, fmt, stored, shown", [
+    (4.69671, ".2f", 4.7, "4.70"), (4.69499, ".2f", 4.69, "4.69"), (35234.9, ",.0f", 35235.0, "35,235"),
+    (3.3149e-07, ".1e", 3.3e-07, "3.3e-07"), (0.1234, ".1%", 0.123, "12.3%"), (0.4, ".0%", 0.4, "40%"),
+    (1.1715109571059121e-45, ".3g", 1.17e-45, "1.17e-45"), (123456.0, ".3g", 123000.0, "1.23e+05")])
+def test_glue_stores_a_float_rounded_to_the_precision_the_prose_shows(monkeypatch, value, fmt, stored, shown):
+    seen = _recording_glue(monkeypatch)
+    assert glue("x", value, fmt) == value  # returns what it was given
+    assert seen["x"] == stored and format(seen["x"], fmt) == format(value, fmt) == shown
+    assert round_to_format(np.float64(value), fmt) == stored
+
+
+def test_two_cpus_last_digits_glue_to_the_same_stored_value(monkeypatch):
+    seen = _recording_glue(monkeypatch)
+    glue("a", 4.696483, ".2f")
+    glue("b", np.float64(4.698012), ".2f")
+    assert seen["a"] == seen["b"] == 4.7
+
+
+def test_glue_refuses_a_float_without_its_format_and_a_format_without_a_float(monkeypatch):
+    _recording_glue(monkeypatch)
+    with pytest.raises(ValueError, match="a float needs fmt"):
+        glue("x", 0.5)
+    with pytest.raises(TypeError, match="fmt is for numbers; got str 'seven'"):
+        glue("n", "seven", ".2f")
+    with pytest.raises(ValueError, match="fmt must be a float format spec .* got 'd'"):
+        glue("x", 0.5, "d")
+    with pytest.raises(TypeError, match="name must be a non-empty str"):
+        glue("", 1)
+
+
+def test_glue_keeps_integers_and_non_finite_floats(monkeypatch):
+    seen = _recording_glue(monkeypatch)
+    glue("n", np.int64(7))
+    glue("m", 35200, ",.0f")  # an int is exact: its format changes nothing
+    glue("inf", float("inf"), ".2f")
+    assert seen["n"] == 7 and type(seen["n"]) is int and seen["m"] == 35200 and seen["inf"] == float("inf")

@@ -9,7 +9,9 @@ them right after executing, so an author sees the problem before the test suite 
 from __future__ import annotations
 
 import argparse
+import ast
 import json
+import math
 import pathlib
 import re
 import sys
@@ -109,6 +111,16 @@ def check_no_nbval_comments(nb) -> list[str]:
             for m in [NBVAL_COMMENT.search(c.source)] if m]
 
 
+def check_progress_bars(nb) -> list[str]:
+    """No progress bar is saved red: tqdm paints a bar closed short of its total "danger", which
+    a reader takes for a failed run. A run that stops early must close its bar as finished."""
+    saved = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    return [f"widget {model_id}: a progress bar saved red (bar_style 'danger') at "
+            f"{state.get('state', {}).get('value')} of {state.get('state', {}).get('max')}"
+            for model_id, state in saved.items()
+            if state.get("state", {}).get("bar_style") == "danger"]
+
+
 def check_setup_cell(nb) -> list[str]:
     """The first code cell is the set-up cell (tag `setup`); its text is kept by sync_setup_cells."""
     cells = code_cells(nb)
@@ -137,6 +149,57 @@ def check_figures_captioned(nb) -> list[str]:
     return problems
 
 
+#: A glued value cited in the prose, with its optional format spec: {glue:text}`name:.2f`.
+GLUE_REF = re.compile(r"\{glue:text\}`([^`:]+)(?::([^`]+))?`")
+GLUE_MIME = "application/papermill.record/text/plain"
+
+
+def _rounded_to(value: float, spec: str) -> bool:
+    """True when `value` keeps no digit beyond what `format(value, spec)` shows."""
+    text = format(value, spec).replace(",", "").replace("_", "")
+    try:
+        shown = float(text[:-1]) / 100 if spec.endswith("%") else float(text)
+    except ValueError:
+        return False
+    return abs(shown - value) <= 1e-12 * max(abs(value), 1e-300)
+
+
+def check_glue_precision(nb) -> list[str]:
+    """Every float the prose cites is stored with no more digits than the prose shows.
+
+    The digits beyond those belong to the CPU that ran the cell (book/contributing.md,
+    "Reproducible outputs"): stored, they would make nbval fail on another processor.
+    `lstm_course.utils.glue(name, value, fmt)` stores them rounded.
+    """
+    specs: dict[str, set[str]] = {}
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            for name, spec in GLUE_REF.findall(cell.source):
+                specs.setdefault(name, set()).add(spec)
+    problems = []
+    for index, cell in enumerate(nb.cells):
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            name = output.get("metadata", {}).get("scrapbook", {}).get("name")
+            text = output.get("data", {}).get(GLUE_MIME)
+            if name not in specs or text is None:
+                continue
+            try:
+                value = ast.literal_eval(text)
+            except (ValueError, SyntaxError):
+                continue
+            if not isinstance(value, float) or not math.isfinite(value):
+                continue
+            shown = sorted(s for s in specs[name] if s)
+            if not shown:
+                problems.append(f"cell {index}: glued float {name} = {text} is cited without a format "
+                                "spec; cite it as {glue:text}`" + name + ":.2f` (or the precision it has)")
+            elif not any(_rounded_to(value, s) for s in shown):
+                problems.append(f"cell {index}: glued float {name} = {text} has more digits than the prose "
+                                f"shows ({', '.join(shown)}); glue it with lstm_course.utils.glue(name, value, "
+                                f"{shown[-1]!r})")
+    return problems
+
+
 def check_notebook(path: pathlib.Path, root: pathlib.Path = ROOT) -> list[str]:
     """All the checks above for one notebook file."""
     if path.stat().st_size > MAX_BYTES:
@@ -146,7 +209,8 @@ def check_notebook(path: pathlib.Path, root: pathlib.Path = ROOT) -> list[str]:
         size_problem = []
     nb = nbformat.read(path, as_version=4)
     problems = (size_problem + check_metadata(nb) + check_executed_in_order(nb) + check_outputs(nb)
-                + check_no_nbval_comments(nb) + check_setup_cell(nb))
+                + check_no_nbval_comments(nb) + check_setup_cell(nb) + check_glue_precision(nb)
+                + check_progress_bars(nb))
     relative = path.resolve().relative_to(root.resolve()) if path.resolve().is_relative_to(root.resolve()) else path
     if relative.parts and relative.parts[0] == "book":
         problems += check_figures_captioned(nb)
