@@ -7,10 +7,14 @@
 #   make bench     speed and memory of the NumPy and torch LSTMs against torch.nn.LSTM
 #   make clean     remove build outputs
 #
-# Needs Python 3.11 (override with `make PYTHON=/path/to/python3.11 ...`). `make test` also needs
-# Debian's chromium and chromium-driver packages; it installs them when run as root.
+# Needs Python 3.11, 3.12 or 3.13: the first of them that runs is used (override with
+# `make PYTHON=/path/to/python3 ...`). `make test` also needs Debian's chromium and
+# chromium-driver packages; it installs them when run as root.
 
-PYTHON ?= python3.11
+SUPPORTED_PYTHONS := 3.11 3.12 3.13
+ifeq ($(origin PYTHON),undefined)
+PYTHON := $(firstword $(foreach v,$(SUPPORTED_PYTHONS),$(shell python$(v) -c 'import sys; print(sys.executable)' 2>/dev/null)))
+endif
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.requirements-installed
@@ -36,7 +40,14 @@ help:
 venv: $(STAMP)
 
 $(STAMP): requirements.txt pyproject.toml
-	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@if [ ! -x $(PY) ]; then \
+	  if [ -z "$(PYTHON)" ]; then \
+	    echo "No supported Python found: none of $(foreach v,$(SUPPORTED_PYTHONS),python$(v)) runs. Install Python 3.11, 3.12 or 3.13, or run 'make PYTHON=/path/to/python3 $(MAKECMDGOALS)'." >&2; \
+	    exit 1; \
+	  fi; \
+	  echo "Creating $(VENV) with $(PYTHON) ($$($(PYTHON) --version 2>&1))"; \
+	  $(PYTHON) -m venv $(VENV) || exit 1; \
+	fi
 	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
 	@touch $(STAMP)
 
@@ -61,12 +72,25 @@ browser-deps:
 	  echo "$(CHROMIUM) is missing: run 'sudo make browser-deps' (Debian's chromium and chromium-driver)"; exit 1; \
 	fi
 
-# pytest exits 5 when it collected no test: that is a broken configuration, not a pass.
+# Two passes, both required. The first runs everything (unit tests, nbval on every notebook with
+# this machine's own kernels, the strict book build, the browser test). The second runs nbval
+# again on every notebook with PyTorch, oneDNN, MKL and OpenBLAS held to their AVX2 kernels: the
+# committed outputs must not depend on the processor that computed them (book/contributing.md,
+# "Reproducible outputs"). pytest exits 5 when it collected no test: a broken configuration.
+AVX2_KERNELS := ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 OPENBLAS_CORETYPE=Haswell
+NOTEBOOK_PATHS := book notebooks
+
 test: venv browser-deps
-	@$(PY) -m pytest -n $(WORKERS) --dist loadfile --durations=15 $(PYTEST_ARGS); \
-	  status=$$?; \
-	  if [ $$status -eq 5 ]; then echo "pytest collected no tests: the test configuration is broken"; exit 1; fi; \
-	  exit $$status
+	@start=$$(date +%s); \
+	  echo "== pass 1 of 2: every test, notebooks with this machine's native kernels"; \
+	  $(PY) -m pytest -n $(WORKERS) --dist loadfile --durations=10 $(PYTEST_ARGS); first=$$?; \
+	  echo "== pass 2 of 2: nbval on every notebook with emulated AVX2 kernels ($(AVX2_KERNELS))"; \
+	  env $(AVX2_KERNELS) $(PY) -m pytest -n $(WORKERS) --dist loadfile --durations=5 $(PYTEST_ARGS) $(NOTEBOOK_PATHS); second=$$?; \
+	  echo "make test: pass 1 exit $$first, pass 2 exit $$second, $$(( $$(date +%s) - start )) s in all"; \
+	  for status in $$first $$second; do \
+	    if [ $$status -eq 5 ]; then echo "pytest collected no tests: the test configuration is broken"; exit 1; fi; \
+	    if [ $$status -ne 0 ]; then exit $$status; fi; \
+	  done
 
 sync: venv
 	$(PY) tools/sync_setup_cells.py
