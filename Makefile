@@ -5,6 +5,7 @@
 #   make execute   re-execute every notebook in place (after changing a notebook or lstm_course)
 #   make student   student versions of the labs in student/
 #   make bench     speed and memory of the NumPy and torch LSTMs against torch.nn.LSTM
+#   make dist      the package's sdist and wheel in dist/ (what a release uploads)
 #   make clean     remove build outputs
 #
 # Needs Python 3.11 (override with `make PYTHON=/path/to/python3.11 ...`). `make test` also needs
@@ -26,11 +27,11 @@ export OMP_NUM_THREADS = 1
 export OPENBLAS_NUM_THREADS = 1
 export MKL_NUM_THREADS = 1
 
-.PHONY: venv book test execute student bench clean browser-deps sync help
+.PHONY: venv book test execute student bench dist clean browser-deps sync help
 .DEFAULT_GOAL := help
 
 help:
-	@sed -n '3,8p' Makefile
+	@sed -n '3,9p' Makefile
 
 # The virtual environment, re-installed whenever requirements.txt or pyproject.toml changes.
 venv: $(STAMP)
@@ -77,9 +78,15 @@ execute: venv sync
 bench: venv
 	OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 MKL_NUM_THREADS=2 $(PY) benchmarks/bench_rnn.py
 
+# From a clean dist/: the wheel and sdist of the version in lstm_course/__init__.py, checked.
+dist: venv
+	rm -rf dist
+	$(PY) -m build --outdir dist .
+	$(PY) -m twine check --strict dist/*
+
 student: venv
 	$(PY) -m lstm_course.assignments student notebooks/ student/
 
 clean:
-	rm -rf _build artifacts student .pytest_cache
+	rm -rf _build artifacts student dist build lstm_course.egg-info .pytest_cache
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +
