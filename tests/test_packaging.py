@@ -28,17 +28,13 @@ import pytest
 
 from .conftest import ROOT
 
+sys.path.insert(0, str(ROOT / "tools"))
+from sync_setup_cells import package_version  # noqa: E402  (read without importing lstm_course)
+
 HEAVY_DEPENDENCIES = ("torch", "numpy", "matplotlib", "ipywidgets", "tqdm")
 # Top-level entries of the sdist besides the package: metadata and the files that build it.
 SDIST_EXTRAS = {"PKG-INFO", "pyproject.toml", "setup.cfg", "README.md", "LICENSE", "MANIFEST.in",
                 "lstm_course.egg-info"}
-
-
-def package_version() -> str:
-    """`lstm_course.__version__`, read from the source without importing the package."""
-    match = re.search(r'^__version__ = "([^"]+)"$', (ROOT / "lstm_course" / "__init__.py").read_text(), re.M)
-    assert match, "lstm_course/__init__.py has no line __version__ = \"...\""
-    return match.group(1)
 
 
 def package_files() -> set[str]:
