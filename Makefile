@@ -6,6 +6,7 @@
 #   make student   student versions of the labs in student/
 #   make bench     speed and memory of the NumPy and torch LSTMs against torch.nn.LSTM
 #   make dist      the package's sdist and wheel in dist/ (what a release uploads)
+#   make colab-check  every notebook as Colab runs it: the wheel, other torch/NumPy, 2 threads (~5 min)
 #   make clean     remove build outputs
 #
 # Needs Python 3.11 (override with `make PYTHON=/path/to/python3.11 ...`). `make test` also needs
@@ -27,11 +28,11 @@ export OMP_NUM_THREADS = 1
 export OPENBLAS_NUM_THREADS = 1
 export MKL_NUM_THREADS = 1
 
-.PHONY: venv book test execute student bench dist clean browser-deps sync help
+.PHONY: venv book test execute student bench dist colab-check clean browser-deps sync help
 .DEFAULT_GOAL := help
 
 help:
-	@sed -n '3,9p' Makefile
+	@sed -n '3,10p' Makefile
 
 # The virtual environment, re-installed whenever requirements.txt or pyproject.toml changes.
 venv: $(STAMP)
@@ -83,6 +84,12 @@ dist: venv
 	rm -rf dist
 	$(PY) -m build --outdir dist .
 	$(PY) -m twine check --strict dist/*
+
+# Not part of `make test` (it takes minutes): CI runs it weekly and before each release. The
+# kernels get two threads (Colab's two cores); COLAB_CHECK_ARGS passes options, e.g.
+# COLAB_CHECK_ARGS="--torch 'torch==2.12.*'" (see tools/colab_check.py).
+colab-check: venv
+	OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 MKL_NUM_THREADS=2 $(PY) tools/colab_check.py --threads 2 $(COLAB_CHECK_ARGS)
 
 student: venv
 	$(PY) -m lstm_course.assignments student notebooks/ student/
