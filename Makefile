@@ -87,7 +87,7 @@ dist: venv
 
 # Not part of `make test` (it takes minutes): CI runs it weekly and before each release. The
 # kernels get two threads (Colab's two cores); COLAB_CHECK_ARGS passes options, e.g.
-# COLAB_CHECK_ARGS="--torch 'torch==2.12.*'" (see tools/colab_check.py).
+# COLAB_CHECK_ARGS="--torch older --python python3.12" (see tools/colab_check.py).
 colab-check: venv
 	OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 MKL_NUM_THREADS=2 $(PY) tools/colab_check.py --threads 2 $(COLAB_CHECK_ARGS)
 

@@ -30,6 +30,9 @@ def test_numpy_is_one_minor_release_older_than_the_pin():
         colab_check.older_minor("numpy", "3.0.1")
     pinned = colab_check.pins()
     assert {"numpy", "torch"} <= set(pinned), pinned
+    assert colab_check.requirement("numpy", "older", {"numpy": "2.4.6"}) == "numpy==2.3.*"
+    assert colab_check.requirement("torch", "pinned", {"torch": "2.13.0"}) == "torch==2.13.0"
+    assert colab_check.requirement("torch", "torch<2.13", {"torch": "2.13.0"}) == "torch<2.13"
 
 
 def test_make_test_does_not_run_it_and_make_colab_check_does():

@@ -1,16 +1,17 @@
 """Run every notebook the way Colab runs it: the released wheel, other versions, outside the repository.
 
-Usage: python tools/colab_check.py [--numpy SPEC] [--torch SPEC] [--threads N] [--timeout S]
-                                   [--keep] [PATH ...]
+Usage: python tools/colab_check.py [--numpy SPEC] [--torch SPEC] [--python PATH] [--threads N]
+                                   [--timeout S] [--keep] [PATH ...]
        (default: every notebook in book/ and notebooks/; `make colab-check` runs this)
 
 1. Builds the wheel of this checkout with `python -m build`, from a copy of its files, in a new
    temporary folder outside the repository.
-2. Creates a fresh virtual environment there and installs what Colab has before a notebook runs:
-   NumPy one minor release older than the pin in requirements.txt (default `numpy==2.3.*` for a
-   pin of 2.4.x), torch (default: the pinned version; CI passes an older one), and ipykernel.
-   Then the wheel, with its dependencies, as the notebooks' set-up cell installs it; the check
-   fails if that changed the torch or NumPy version.
+2. Creates a fresh virtual environment there (with --python's interpreter, default this one) and
+   installs what Colab has before a notebook runs: NumPy one minor release older than the pin in
+   requirements.txt (default `older`: `numpy==2.3.*` for a pin of 2.4.x), torch (default
+   `pinned`, the pinned version; CI passes `older`), and ipykernel (a SPEC is `older`, `pinned`
+   or any pip requirement). Then the wheel, with its dependencies, as the notebooks' set-up cell
+   installs it; the check fails if that changed the torch or NumPy version.
 3. Copies every notebook into the temporary folder (keeping its path relative to the repository,
    so nothing imports the source tree by accident) and executes each from its own folder in a
    fresh kernel of that environment, with N OpenMP/MKL/OpenBLAS threads (default 2, as Colab's
@@ -75,6 +76,15 @@ def older_minor(name: str, version: str) -> str:
     return f"{name}=={major}.{minor - 1}.*"
 
 
+def requirement(name: str, spec: str, pinned: dict[str, str]) -> str:
+    """The pip requirement for `older`, `pinned` or a requirement given as is."""
+    if spec == "older":
+        return older_minor(name, pinned[name])
+    if spec == "pinned":
+        return f"{name}=={pinned[name]}"
+    return spec
+
+
 def copy_checkout(dest: pathlib.Path) -> pathlib.Path:
     """The checkout's files (tracked, and new ones git does not ignore) copied to `dest`."""
     files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT,
@@ -119,10 +129,11 @@ def kernel_env(threads: dict[str, str]) -> dict[str, str]:
     return env
 
 
-def create_environment(work: pathlib.Path, wheel: pathlib.Path, numpy: str, torch: str) -> pathlib.Path:
+def create_environment(work: pathlib.Path, wheel: pathlib.Path, numpy: str, torch: str,
+                       interpreter: str) -> pathlib.Path:
     """A fresh venv with Colab's preinstalled side (NumPy, torch, ipykernel), then the wheel."""
     venv = work / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([interpreter, "-m", "venv", str(venv)], check=True, env=kernel_env({}))
     python = venv / "bin" / "python"
     pip = [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check"]
     print(f"installing {numpy}, {torch} and ipykernel into a fresh environment ...", flush=True)
@@ -192,15 +203,15 @@ def run_notebooks(paths, dest: pathlib.Path, kernel: str, timeout: int, prefix: 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("paths", nargs="*", type=pathlib.Path)
-    parser.add_argument("--numpy", help="requirement for NumPy (default: one minor release before the pin)")
-    parser.add_argument("--torch", help="requirement for torch (default: the pinned version)")
+    parser.add_argument("--numpy", default="older", help="NumPy: older (default), pinned, or a requirement")
+    parser.add_argument("--torch", default="pinned", help="torch: pinned (default), older, or a requirement")
+    parser.add_argument("--python", default=sys.executable, help="interpreter of the fresh environment")
     parser.add_argument("--threads", type=int, default=2, help="OpenMP/MKL/OpenBLAS threads (default 2)")
     parser.add_argument("--timeout", type=int, default=900, help="seconds per cell (default 900)")
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder and print it")
     args = parser.parse_args(argv)
     pinned = pins()
-    numpy = args.numpy or older_minor("numpy", pinned["numpy"])
-    torch = args.torch or f"torch=={pinned['torch']}"
+    numpy, torch = requirement("numpy", args.numpy, pinned), requirement("torch", args.torch, pinned)
     paths = [p.resolve() for p in args.paths] or all_notebooks()
     threads = {name: str(args.threads) for name in THREAD_VARIABLES}
     for name in ("PYTHONPATH", "PYTHONHOME", "PYTHONSTARTUP", "PYTHONUSERBASE", "VIRTUAL_ENV"):
@@ -212,7 +223,7 @@ def main(argv=None) -> int:
     start = time.perf_counter()
     try:
         wheel = build_wheel(work)
-        python = create_environment(work, wheel, numpy, torch)
+        python = create_environment(work, wheel, numpy, torch, args.python)
         os.environ["JUPYTER_PATH"] = str(work / "jupyter")
         write_kernelspec(work / "jupyter", python, threads)
         versions = installed_versions(python)
