@@ -19,11 +19,13 @@ import lstm_course
 
 from .conftest import JUPYTER_BOOK, ROOT
 
-VERSION_HEADING = re.compile(r"^## \[(\d+\.\d+\.\d+)\] - (unreleased|\d{4}-\d{2}-\d{2})$", re.M)
+# X.Y.Z, or X.Y.Z+label in a fork that changes the package (see "Forking" in book/contributing.md).
+RELEASE = r"\d+\.\d+\.\d+(?:\+[a-z0-9.]+)?"
+VERSION_HEADING = re.compile(rf"^## \[({RELEASE})\] - (unreleased|\d{{4}}-\d{{2}}-\d{{2}})$", re.M)
 
 
 def test_the_version_is_a_release_number():
-    assert re.fullmatch(r"\d+\.\d+\.\d+", lstm_course.__version__), lstm_course.__version__
+    assert re.fullmatch(RELEASE, lstm_course.__version__), lstm_course.__version__
 
 
 def test_pyproject_reads_the_version_from_the_package():
@@ -38,7 +40,7 @@ def test_the_changelog_starts_with_this_version():
     entries = VERSION_HEADING.findall(text)
     headings = re.findall(r"^## .*$", text, re.M)
     assert len(entries) == len(headings), f"headings not of the form '## [X.Y.Z] - date': {headings}"
-    versions = [tuple(map(int, v.split("."))) for v, _ in entries]
+    versions = [tuple(map(int, v.split("+")[0].split("."))) for v, _ in entries]
     assert versions == sorted(set(versions), reverse=True), f"versions not newest first, or repeated: {entries}"
     assert entries[0][0] == lstm_course.__version__, (
         f"CHANGELOG.md's newest entry is {entries[0][0]}; lstm_course.__version__ is {lstm_course.__version__}")
