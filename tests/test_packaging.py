@@ -13,6 +13,7 @@ temporary folder, and must come from the fresh environment. About 30 s, most of 
 """
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
 import os
@@ -22,6 +23,7 @@ import shutil
 import subprocess
 import sys
 import tarfile
+import tomllib
 import zipfile
 
 import pytest
@@ -169,3 +171,32 @@ def test_the_wheel_imports_in_a_fresh_environment(dist):
     outside = {name: file for name, file in found.items()
                if not pathlib.Path(file).resolve().is_relative_to(pathlib.Path(site).resolve())}
     assert not outside, f"modules imported from outside the fresh environment: {outside}"
+
+
+# Imports at module level that the package does not declare, each with the reason it is allowed.
+# `assignments` (student versions of the labs, an instructor's tool) reads notebooks with nbformat,
+# which Colab has but the package does not declare; it is to be replaced (a separate issue).
+KNOWN_UNDECLARED = {"lstm_course/assignments.py": {"nbformat"}}
+
+
+def test_every_module_level_import_is_a_declared_dependency():
+    """A module that imports an undeclared package at import time fails for users of the wheel."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf8"))["project"]
+    declared = {re.split(r"[<>=!~ \[;]", r, maxsplit=1)[0].lower() for r in project["dependencies"]}
+    undeclared = {}
+    for path in sorted(package_files()):
+        if not path.endswith(".py"):
+            continue
+        tree = ast.parse((ROOT / path).read_text(encoding="utf8"))
+        names = set()
+        for node in tree.body:  # module level only: a lazy import inside a function is optional
+            if isinstance(node, ast.Import):
+                names |= {alias.name.split(".")[0] for alias in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0:
+                names.add(node.module.split(".")[0])
+        third_party = {n for n in names if n not in sys.stdlib_module_names and n != "lstm_course"}
+        if third_party - declared:
+            undeclared[path] = third_party - declared
+    assert undeclared == KNOWN_UNDECLARED, (
+        f"module-level imports of undeclared packages: {undeclared}; declare them in pyproject.toml "
+        f"(or, if one was removed, drop it from KNOWN_UNDECLARED)")
