@@ -20,7 +20,7 @@ Usage: python tools/colab_check.py [--numpy SPEC] [--torch SPEC] [--python PATH]
    `assert` included; cells tagged `raises-exception` may raise, as in nbval.
 4. Prints the versions it ran with and how long each notebook took.
 
-It takes several minutes (about five on two cores), so it is not part of `make test`; CI runs it
+It takes about a quarter of an hour on two cores, so it is not part of `make test`; CI runs it
 weekly and before each release (.github/workflows/colab-check.yml, release.yml). pip uses its
 usual configuration, so the index that serves torch decides which build of torch comes (CI sets
 the CPU index). Exit status 0 when every notebook ran.
@@ -40,7 +40,7 @@ import time
 
 import nbformat
 from nbclient import NotebookClient
-from nbclient.exceptions import CellExecutionError, CellTimeoutError
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
@@ -170,11 +170,15 @@ def prepare_copy(source: pathlib.Path, dest: pathlib.Path, prefix: pathlib.Path,
 
 
 def execute(path: pathlib.Path, kernel: str, timeout: int) -> float:
-    """Execute a notebook in place from its own folder; the wall time. Raises on any error."""
+    """Execute a notebook in place from its own folder; the wall time. Raises on any error.
+
+    The kernel process's own messages (not the cells' output) go to `<notebook>.kernel.log`.
+    """
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
-    NotebookClient(nb, timeout=timeout, kernel_name=kernel, record_timing=False,
-                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    with open(path.with_suffix(".kernel.log"), "w") as log:
+        NotebookClient(nb, timeout=timeout, kernel_name=kernel, record_timing=False,
+                       resources={"metadata": {"path": str(path.parent)}}).execute(stderr=log)
     elapsed = time.perf_counter() - start
     nbformat.write(nb, path)
     return elapsed
@@ -194,8 +198,10 @@ def run_notebooks(paths, dest: pathlib.Path, kernel: str, timeout: int, prefix: 
         try:
             results[name] = execute(copy, kernel, timeout)
             print(f" {results[name]:.1f} s", flush=True)
-        except (CellExecutionError, CellTimeoutError) as error:
+        except (CellExecutionError, CellTimeoutError, DeadKernelError) as error:
             results[name] = error
+            if isinstance(error, DeadKernelError):  # the kernel's own log says why it died
+                results[name] = f"{error}\nthe kernel's log ends:\n{copy.with_suffix('.kernel.log').read_text()[-2000:]}"
             print(" FAILED", flush=True)
     return results
 
