@@ -5,6 +5,8 @@
 #   make execute   re-execute every notebook in place (after changing a notebook or lstm_course)
 #   make student   student versions of the labs in student/
 #   make bench     speed and memory of the NumPy and torch LSTMs against torch.nn.LSTM
+#   make dist      the package's sdist and wheel in dist/ (what a release uploads)
+#   make colab-check  every notebook as Colab runs it: the wheel, other torch/NumPy, 2 threads (~15 min)
 #   make clean     remove build outputs
 #
 # Needs Python 3.11, 3.12 or 3.13: the first of them that runs is used (override with
@@ -30,11 +32,11 @@ export OMP_NUM_THREADS = 1
 export OPENBLAS_NUM_THREADS = 1
 export MKL_NUM_THREADS = 1
 
-.PHONY: venv book test execute student bench clean browser-deps sync help
+.PHONY: venv book test execute student bench dist colab-check clean browser-deps sync help
 .DEFAULT_GOAL := help
 
 help:
-	@sed -n '3,8p' Makefile
+	@sed -n '3,10p' Makefile
 
 # The virtual environment, re-installed whenever requirements.txt or pyproject.toml changes.
 venv: $(STAMP)
@@ -101,9 +103,21 @@ execute: venv sync
 bench: venv
 	OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 MKL_NUM_THREADS=2 $(PY) benchmarks/bench_rnn.py
 
+# From a clean dist/: the wheel and sdist of the version in lstm_course/__init__.py, checked.
+dist: venv
+	rm -rf dist
+	$(PY) -m build --outdir dist .
+	$(PY) -m twine check --strict dist/*
+
+# Not part of `make test` (it takes minutes): CI runs it weekly and before each release. The
+# kernels get two threads (Colab's two cores); COLAB_CHECK_ARGS passes options, e.g.
+# COLAB_CHECK_ARGS="--torch older --python python3.12" (see tools/colab_check.py).
+colab-check: venv
+	OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 MKL_NUM_THREADS=2 $(PY) tools/colab_check.py --threads 2 $(COLAB_CHECK_ARGS)
+
 student: venv
 	$(PY) -m lstm_course.assignments student notebooks/ student/
 
 clean:
-	rm -rf _build artifacts student .pytest_cache
+	rm -rf _build artifacts student dist build lstm_course.egg-info .pytest_cache
 	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -exec rm -rf {} +

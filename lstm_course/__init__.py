@@ -24,4 +24,4 @@ Modules:
 Conventions: time-major ``(T, B, D)`` inputs, ``(B, H)`` states, PyTorch's gate order
 (LSTM i, f, g, o; GRU r, z, n) and weight names (``W_ih``, ``W_hh``, ``b_ih``, ``b_hh``).
 """
-__version__ = "0.1.0"
+__version__ = "0.2.0"

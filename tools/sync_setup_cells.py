@@ -3,12 +3,17 @@
 Usage: python tools/sync_setup_cells.py [--check] [PATH ...]
        (default: every notebook in book/ and notebooks/)
 
-The first code cell of every notebook (tag `setup`) makes `lstm_course` importable: in Colab it
-pip-installs the package from the repository; locally and in Binder, where the package is already
-installed, it does nothing. Its text is generated here from `repository.url` and
-`repository.branch` in `_config.yml`, the one place that names the repository, so a fork changes
-that file and runs this tool. The cell carries the tags `setup` and `remove-cell` (it is not shown
-in the online book, where it would be noise; Colab and Binder users see it).
+The first code cell of every notebook (tag `setup`) makes `lstm_course` importable. Locally and in
+Binder, where the package is already installed, it does nothing. In Colab it pip-installs this
+version of the package by name (`lstm_course==<version>`, the version in `lstm_course/__init__.py`)
+and, if the package index does not have it (before the release, or offline), the same package
+from the repository. Either way it passes pip the torch and NumPy that are installed as exact
+requirements, so pip may add the other dependencies but can never replace those two (the package
+asks only lower bounds of them anyway). Its text is generated here from the package version and
+from `repository.url` and `repository.branch` in `_config.yml`, the one place that names the
+repository, so a fork changes that file and runs this tool. The cell carries the tags `setup` and
+`remove-cell` (it is not shown in the online book, where it would be noise; Colab and Binder users
+see it).
 
 Without --check, rewrites the notebooks that differ (only that cell; outputs are untouched, the
 cell has none). With --check, changes nothing and exits 1 if any notebook is out of step.
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import pathlib
+import re
 import sys
 
 import nbformat
@@ -29,10 +35,16 @@ from notebook_checks import all_notebooks, code_cells  # noqa: E402
 TAGS = ["setup", "remove-cell"]
 TEMPLATE = '''\
 # Set-up: make `lstm_course` importable (installs it in Colab; does nothing locally or in Binder).
-import importlib.util, subprocess, sys
+import importlib.metadata, importlib.util, subprocess, sys
 if importlib.util.find_spec("lstm_course") is None:
-    subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "lstm_course @ git+{url}@{branch}"], check=True)'''
+    # The installed torch and NumPy as exact requirements: pip may add packages, never replace these.
+    keep = [f"{{name}}=={{importlib.metadata.version(name)}}" for name in ("torch", "numpy")
+            if importlib.util.find_spec(name) is not None]
+    pip = [sys.executable, "-m", "pip", "install", "-q", *keep]
+    # This version by name from the package index; if the index lacks it, from the repository.
+    if subprocess.run([*pip, "lstm_course=={version}"], capture_output=True).returncode != 0:
+        subprocess.run([*pip, "lstm_course @ git+{url}@{branch}"],
+                       check=True)'''
 
 
 def repository(config_path: pathlib.Path = ROOT / "_config.yml") -> tuple[str, str]:
@@ -48,9 +60,21 @@ def repository(config_path: pathlib.Path = ROOT / "_config.yml") -> tuple[str, s
     return url, str(branch)
 
 
-def setup_source(url: str, branch: str) -> str:
-    """The exact text of the set-up cell for this repository and branch."""
-    return TEMPLATE.format(url=url, branch=branch)
+def package_version(root: pathlib.Path = ROOT) -> str:
+    """`lstm_course.__version__`, read from `lstm_course/__init__.py` without importing the package."""
+    init = root / "lstm_course" / "__init__.py"
+    match = re.search(r'^__version__ = "([^"]+)"$', init.read_text(encoding="utf8"), re.M)
+    if not match:
+        raise ValueError(f'{init} needs a line __version__ = "X.Y.Z"')
+    return match.group(1)
+
+
+def setup_source(url: str, branch: str, version: str | None = None) -> str:
+    """The exact text of the set-up cell for this repository, branch and package version.
+
+    `version` defaults to the package's own, `lstm_course.__version__`.
+    """
+    return TEMPLATE.format(url=url, branch=branch, version=version or package_version())
 
 
 def sync(nb, source: str) -> list[str]:
@@ -99,7 +123,8 @@ def main(argv=None) -> int:
             nbformat.write(nb, path)
             print(f"updated {path}: {'; '.join(changes)}")
     if args.check and stale:
-        print(f"{stale} notebook(s) out of step with _config.yml; run `python tools/sync_setup_cells.py`")
+        print(f"{stale} notebook(s) out of step with _config.yml or the package version; "
+              "run `python tools/sync_setup_cells.py`")
         return 1
     print(f"{len(paths)} notebook(s) checked, {stale} {'out of step' if args.check else 'updated'}")
     return 0
