@@ -1,7 +1,7 @@
 # LSTMs from the Ground Up: build, test and maintain the course.
 #
 #   make book      build the HTML book (creates .venv on first use) and print where it is
-#   make test      every test: unit tests, nbval on every notebook, strict book build, browser test
+#   make test      every test: unit tests, nbval on every notebook (twice), strict build, browser test
 #   make execute   re-execute every notebook in place (after changing a notebook or lstm_course)
 #   make student   student versions of the labs in student/
 #   make bench     speed and memory of the NumPy and torch LSTMs against torch.nn.LSTM
