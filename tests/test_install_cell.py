@@ -104,13 +104,24 @@ def colab_like(tmp_path_factory):
     site = pathlib.Path(subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
         capture_output=True, text=True, check=True, env=_clean_env(links)).stdout.strip())
+    # The preinstalled packages are this run's, seen through a folder of links to every entry of
+    # their site-packages except lstm_course's own: its (editable) metadata would tell pip that
+    # the package is installed when it cannot be imported there.
     folders = []
     for name in RUNTIME:
         spec = importlib.util.find_spec(name)
-        folder = str(pathlib.Path(next(iter(spec.submodule_search_locations))).parent)
+        folder = pathlib.Path(next(iter(spec.submodule_search_locations))).parent
         if folder not in folders:
             folders.append(folder)
-    (site / "zz_preinstalled.pth").write_text("\n".join(folders) + "\n")
+    preinstalled = []
+    for k, folder in enumerate(folders):
+        view = base / f"preinstalled-{k}"
+        view.mkdir()
+        for entry in folder.iterdir():
+            if not entry.name.lower().startswith(("lstm_course", "__editable__")):
+                (view / entry.name).symlink_to(entry)
+        preinstalled.append(str(view))
+    (site / "zz_preinstalled.pth").write_text("\n".join(preinstalled) + "\n")
     cell = base / "cell.py"
     # `file://localhost/...`: a PEP 508 URL needs a host part; git reads the path after it.
     url = f"file://localhost{repo}"
