@@ -12,6 +12,8 @@ Modules:
     lstm_course.models       a sequence model for those tasks, around torch.nn or any layer (from_layer)
     lstm_course.training     a small training loop with clipping, early stopping and a progress bar
     lstm_course.cost         FLOP counts, fair timing and memory measurement
+    lstm_course.studies      studies too heavy for a notebook (the long-range grid): run in parallel by a
+                             script, results shipped as JSON that the chapters read
     lstm_course.text         the shipped public-domain text, vocabularies and truncated-BPTT batches
     lstm_course.charlm       a character-level language model: training, sampling, looking inside
     lstm_course.plots        the one plotting style (and plots_text for text heat maps)
