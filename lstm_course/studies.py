@@ -150,7 +150,8 @@ def run_long_range(task: str, cell: str, T: int, seed: int, *, config: dict | No
         task: a key of ``LONG_RANGE_TASKS``. cell: ``"rnn"``, ``"lstm"`` or ``"gru"``.
         T: the sequence length (``>= 10``). seed: the model's and the batches' seed (``>= 0``).
         config: the budget, as :func:`long_range_config` returns it (None: the default one).
-        return_model: also return the trained model.
+        return_model: also return the trained model and its training
+            :class:`~lstm_course.training.History` (per-step losses and gradient norms).
 
     Returns:
         The row, a dict: ``task, cell, T, seed, lr, hidden_size, parameters``; ``solved``
@@ -158,7 +159,7 @@ def run_long_range(task: str, cell: str, T: int, seed: int, *, config: dict | No
         None), ``updates``, ``diverged``, ``final_eval_loss``, ``relative_loss`` (final loss /
         ``baseline(T)``, None when there was no evaluation), ``eval_step``, ``eval_loss``,
         ``eval_accuracy`` (lists, one entry per held-out evaluation), ``seconds`` (this run's
-        wall time). With ``return_model``, ``(row, model)``.
+        wall time). With ``return_model``, ``(row, model, history)``.
     """
     c = _check_config(long_range_config() if config is None else config)
     _check_choice("task", task, c["tasks"])
@@ -180,7 +181,7 @@ def run_long_range(task: str, cell: str, T: int, seed: int, *, config: dict | No
                relative_loss=None if final is None else final / spec["baseline"](T),
                eval_step=list(history.eval_step), eval_loss=list(history.eval_loss),
                eval_accuracy=list(history.eval_accuracy), seconds=round(time.perf_counter() - start, 1))
-    return (row, model) if return_model else row
+    return (row, model, history) if return_model else row
 
 
 def _one_thread() -> None:
@@ -344,7 +345,8 @@ def main(argv: list | None = None) -> None:
     wall = time.perf_counter() - start
     rows = [row for _, row in sorted(zip(order, done), key=lambda pair: pair[0])]  # back in grid order
     command = "python -m lstm_course.studies " + " ".join(sys.argv[1:] if argv is None else argv)
-    path = save_results(args.study, rows, config, args.out, command=command, wall_time=wall, workers=workers)
+    name = args.study + ("_full" if args.full else "")  # the FULL grid never overwrites the default one
+    path = save_results(name, rows, config, args.out, command=command, wall_time=wall, workers=workers)
     for task in config["tasks"]:
         solved = {c: [r["solved"] for r in rows if (r["task"], r["cell"]) == (task, c)] for c in config["cells"]}
         print(f"{task:15s} solved: " + ", ".join(f"{c.upper()} {sum(s)}/{len(s)}" for c, s in solved.items()))

@@ -160,7 +160,8 @@ def test_run_parallel_raises_a_workers_error():
 
 
 def test_run_long_range_returns_the_model_as_the_chapter_builds_it():
-    row, model = run_long_range("copy", "lstm", 10, 0, config=TINY, return_model=True)
+    row, model, history = run_long_range("copy", "lstm", 10, 0, config=TINY, return_model=True)
+    assert len(history.step) == row["updates"] and history.eval_loss == row["eval_loss"]
     assert model.hidden_size == row["hidden_size"] == 24 and model.forget_bias == 3.0
     assert sum(p.numel() for p in model.parameters()) == row["parameters"]
     assert make_model("lstm", "copy", 0).num_parameters() == row["parameters"]
