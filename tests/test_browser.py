@@ -256,3 +256,13 @@ def test_every_page_renders_in_chromium(built_html, server, browser_context):
 
     print(f"\n{len(pages)} pages, {notebooks_checked} notebook pages, {solutions_checked} solutions checked")
     assert not problems, f"{len(problems)} problems:\n" + "\n".join(problems[:60])
+
+
+def test_the_unresolved_reference_pattern_catches_raw_labels_and_roles():
+    """What the page check looks for, on the text of the bug it was written for and on clean prose."""
+    for raw in ("the gradient norm g_t of equation (eq-exp-reach), relative", "see {numref}`fig-exp-curves`",
+                "as {eq}`eq-lstmcell-update` shows", "(fig-charlm-curves)"):
+        assert UNRESOLVED_REF.search(raw), raw
+    for clean in ("the gradient norm g_t of equation (7.4)", "pre-activation", "a well-known result",
+                  "https://example.org/fig-a.png", "require.js"):
+        assert not UNRESOLVED_REF.search(clean), clean
