@@ -19,7 +19,6 @@ import json
 import os
 import pathlib
 import re
-import shutil
 import subprocess
 import sys
 import tarfile
@@ -31,6 +30,7 @@ import pytest
 from .conftest import ROOT
 
 sys.path.insert(0, str(ROOT / "tools"))
+import colab_check  # noqa: E402
 from sync_setup_cells import package_version  # noqa: E402  (read without importing lstm_course)
 
 HEAVY_DEPENDENCIES = ("torch", "numpy", "matplotlib", "ipywidgets", "tqdm")
@@ -72,13 +72,7 @@ def clean_env(**extra: str) -> dict[str, str]:
 def dist(tmp_path_factory) -> dict[str, pathlib.Path]:
     """sdist and wheel built by `python -m build` from a copy of the checkout's files."""
     base = tmp_path_factory.mktemp("packaging")
-    source = base / "source"
-    files = subprocess.run(["git", "ls-files", "-co", "--exclude-standard"], cwd=ROOT,
-                           capture_output=True, text=True, check=True).stdout.splitlines()
-    for name in files:
-        if (ROOT / name).is_file():
-            (source / name).parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(ROOT / name, source / name)
+    source = colab_check.copy_checkout(base / "source")
     out = base / "dist"
     proc = subprocess.run([sys.executable, "-m", "build", "--outdir", str(out), str(source)],
                           capture_output=True, text=True, timeout=600)
