@@ -9,18 +9,21 @@ repository and branch; the launch settings name only the services.
 from __future__ import annotations
 
 import re
+import sys
 import tomllib
 
 import yaml
 
 from .conftest import ROOT
 
+sys.path.insert(0, str(ROOT / "tools"))
+import colab_check  # noqa: E402
+
 
 def test_binder_pins_every_dependency_of_the_package():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf8"))["project"]
     needed = {re.split(r"[<>=!~ \[;]", r, maxsplit=1)[0].lower() for r in project["dependencies"]}
-    text = (ROOT / "binder" / "requirements.txt").read_text(encoding="utf8")
-    pinned = {m.group(1).lower() for m in re.finditer(r"^([A-Za-z0-9_.-]+)==\S+", text, re.M)}
+    pinned = set(colab_check.pins(ROOT / "binder" / "requirements.txt"))
     assert needed <= pinned, f"binder/requirements.txt lacks pins for {sorted(needed - pinned)}"
     assert "pip install --no-deps -e ." in (ROOT / "binder" / "postBuild").read_text(encoding="utf8")
 

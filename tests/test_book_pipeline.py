@@ -20,6 +20,7 @@ import yaml
 from .conftest import ROOT, build_book
 
 sys.path.insert(0, str(ROOT / "tools"))
+import colab_check  # noqa: E402
 import execute_notebooks  # noqa: E402
 import notebook_checks  # noqa: E402
 import sync_setup_cells  # noqa: E402
@@ -270,15 +271,9 @@ def test_sync_setup_cells_follows_the_config(tmp_path):
 
 def test_binder_pins_match_the_root_requirements():
     """Binder runs the notebooks with the same versions as the test suite (torch as its CPU build)."""
-    def pins(path):
-        found = {}
-        for line in path.read_text(encoding="utf8").splitlines():
-            match = re.match(r"^([A-Za-z0-9_.-]+)==([^\s+#]+)", line.strip())
-            if match:
-                found[match.group(1).lower()] = match.group(2)
-        return found
-
-    root, binder = pins(ROOT / "requirements.txt"), pins(ROOT / "binder" / "requirements.txt")
+    root = colab_check.pins(ROOT / "requirements.txt")
+    binder = {name: version.split("+")[0]  # torch==2.13.0+cpu is the CPU build of the pinned 2.13.0
+              for name, version in colab_check.pins(ROOT / "binder" / "requirements.txt").items()}
     assert {"torch", "numpy", "matplotlib", "ipywidgets"} <= set(binder), binder
     mismatched = {name: (version, root.get(name)) for name, version in binder.items() if root.get(name) != version}
     assert not mismatched, f"binder/requirements.txt pins differ from requirements.txt: {mismatched}"
