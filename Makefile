@@ -6,7 +6,7 @@
 #   make student   student versions of the labs in student/
 #   make bench     speed and memory of the NumPy and torch LSTMs against torch.nn.LSTM
 #   make dist      the package's sdist and wheel in dist/ (what a release uploads)
-#   make colab-check  every notebook as Colab runs it: the wheel, other torch/NumPy, 2 threads (~15 min)
+#   make colab-check  every notebook as Colab runs it: the wheel, other torch/NumPy, 2 threads (5-15 min)
 #   make clean     remove build outputs
 #
 # Needs Python 3.11, 3.12 or 3.13: the first of them that runs is used (override with

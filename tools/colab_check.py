@@ -20,8 +20,8 @@ Usage: python tools/colab_check.py [--numpy SPEC] [--torch SPEC] [--python PATH]
    `assert` included; cells tagged `raises-exception` may raise, as in nbval.
 4. Prints the versions it ran with and how long each notebook took.
 
-It takes about a quarter of an hour on two cores, so it is not part of `make test`; CI runs it
-weekly and before each release (.github/workflows/colab-check.yml, release.yml). pip uses its
+It takes 5 minutes on two idle cores and up to a quarter of an hour under load, so it is not
+part of `make test`; CI runs it weekly and before each release (.github/workflows/colab-check.yml, release.yml). pip uses its
 usual configuration, so the index that serves torch decides which build of torch comes (CI sets
 the CPU index). Exit status 0 when every notebook ran.
 """
