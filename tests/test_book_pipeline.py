@@ -97,11 +97,25 @@ def test_notebook_hygiene(path):
     assert not problems, f"{path.relative_to(ROOT)}:\n  " + "\n  ".join(problems)
 
 
+def _bibfiles() -> list[pathlib.Path]:
+    config = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf8"))
+    return [ROOT / name for name in config["bibtex_bibfiles"]]
+
+
+def test_every_bib_file_is_listed_in_the_config():
+    """sphinxcontrib-bibtex reads only the files listed in _config.yml: a forgotten one would
+    leave its citations unresolved (a build error) or, unused, silently out of the book."""
+    listed = {path.resolve() for path in _bibfiles()}
+    on_disk = {path.resolve() for path in (ROOT / "book").rglob("*.bib") if "_build" not in path.parts}
+    assert on_disk <= listed, f"not in bibtex_bibfiles of _config.yml: {sorted(map(str, on_disk - listed))}"
+    assert all(path.is_file() for path in listed), sorted(map(str, listed))
+
+
 def test_bibliography_keys_are_unique():
-    """One key, one entry, across book/references.bib and book/_bib/*.bib."""
+    """One key, one entry, across every .bib file of the book."""
     seen: dict[str, str] = {}
     duplicates = []
-    for bib in [ROOT / "book" / "references.bib", *sorted((ROOT / "book" / "_bib").glob("*.bib"))]:
+    for bib in _bibfiles():
         for key in re.findall(r"^\s*@\w+\s*\{\s*([^,\s]+)\s*,", bib.read_text(encoding="utf8"), re.M):
             if key.lower() in seen:
                 duplicates.append(f"{key} in {bib.name} and {seen[key.lower()]}")
