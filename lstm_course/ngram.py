@@ -32,8 +32,10 @@ where
   character, not even one absent from the training text, has probability 0.
 
 Every :math:`p_k(\cdot \mid h)` sums to 1 by construction (the mass the discounts remove is the
-mass :math:`\gamma_k(h)` hands down). Discounts estimated from few counts can fall outside
-:math:`[0, r]`; they are clipped to it (and :math:`D_r = Y` where :math:`n_r = 0`).
+mass :math:`\gamma_k(h)` hands down). Estimates from few counts can be undefined or fall outside
+:math:`(0, r]`; such a :math:`D_r` is replaced by :math:`Y` (and :math:`Y` by 1/2 when
+:math:`n_1 = 0`), so every estimated discount is positive and every seen context hands some mass
+down to the uniform base.
 
 Start of a sequence: no padding symbol. The first ``N - 1`` characters of a sequence are predicted
 from the shorter context they have: character ``t`` uses orders ``1 … min(N, t + 1)`` only, so the
@@ -95,8 +97,8 @@ def as_ids(name: str, ids, vocab_size: int, allow_empty: bool = False) -> np.nda
 
 def gram_codes(u: np.ndarray, k: int, V: int) -> np.ndarray:
     """Codes of every ``k``-gram of ``u``: entry ``i`` encodes ``u[i : i + k]``. Returns ``(T - k + 1,)``."""
-    n = len(u) - k + 1
-    code = np.zeros(max(n, 0), dtype=np.int64)
+    n = max(len(u) - k + 1, 0)  # none when u is shorter than k
+    code = np.zeros(n, dtype=np.int64)
     for j in range(k):
         code = code * V + u[j: j + n]
     return code
@@ -107,11 +109,11 @@ def discounts(counts: np.ndarray, discount) -> np.ndarray:
     if isinstance(discount, numbers.Real):
         return np.array([0.0, discount, discount, discount])
     n = np.bincount(counts, minlength=5)[:5].astype(np.float64)  # n[r]: k-grams with count r
-    Y = n[1] / (n[1] + 2 * n[2]) if n[1] + n[2] > 0 else 0.5
+    Y = n[1] / (n[1] + 2 * n[2]) if n[1] > 0 else 0.5  # in (0, 1]
     if discount == "single":
         return np.array([0.0, Y, Y, Y])
     D = [0.0] + [r - (r + 1) * Y * n[r + 1] / n[r] if n[r] > 0 else Y for r in (1, 2, 3)]
-    return np.array([0.0] + [min(max(D[r], 0.0), r) for r in (1, 2, 3)])
+    return np.array([0.0] + [D[r] if 0 < D[r] <= r else Y for r in (1, 2, 3)])
 
 
 def lookup(keys: np.ndarray, queries: np.ndarray):
