@@ -2,7 +2,7 @@ r"""Character n-gram language models with interpolated Kneser–Ney smoothing: a
 
 An order-``N`` model predicts character :math:`w` from the ``N - 1`` characters :math:`h` before
 it. Every order :math:`k = 1 \dots N` mixes a discounted count with the order below it
-(interpolated Kneser–Ney, Kneser & Ney 1995; Chen & Goodman 1999, eqs. 17 and 19):
+(interpolated Kneser–Ney: Kneser & Ney 1995; Chen & Goodman 1999):
 
 .. math::
 
@@ -47,9 +47,11 @@ Counting is done on integer codes, :math:`\text{code}(u_1 \dots u_k) = \sum_j u_
 Only the standard library and NumPy are used. Run ``python -m lstm_course.ngram`` for the table of
 validation perplexities on the character-level chapter's split.
 
-References: R. Kneser and H. Ney, "Improved backing-off for M-gram language modeling", ICASSP 1995;
-S. F. Chen and J. Goodman, "An empirical study of smoothing techniques for language modeling",
-Computer Speech & Language 13(4), 1999.
+References (``book/references.bib``: ``kneser1995improved``, ``chen1999empirical``):
+R. Kneser and H. Ney, "Improved backing-off for M-gram language modeling", ICASSP 1995, 181–184,
+doi:10.1109/ICASSP.1995.479394; S. F. Chen and J. Goodman, "An empirical study of smoothing
+techniques for language modeling", Computer Speech & Language 13(4), 359–393, 1999,
+doi:10.1006/csla.1999.0128.
 """
 from __future__ import annotations
 
