@@ -23,11 +23,12 @@ where
 - :math:`c_k(h\,\cdot) = \sum_w c_k(h w)`; a context with :math:`c_k(h\,\cdot) = 0` (never seen)
   backs off fully: :math:`p_k(w \mid h) = p_{k-1}(w \mid h')`;
 - :math:`D_k(c)` is the discount (0 for :math:`c = 0`). By default it is *modified* Kneser–Ney
-  (Chen & Goodman 1999, sec. 3): three discounts per order, for counts 1, 2 and 3 or more,
+  (Chen & Goodman 1999): three discounts per order, for counts 1, 2 and 3 or more,
   from the order's count-of-counts :math:`n_r` (how many ``k``-grams have count ``r``, counted
   with :math:`c_k`): :math:`Y = n_1 / (n_1 + 2 n_2)`, :math:`D_r = r - (r + 1)\, Y\, n_{r+1} / n_r`
   for ``r = 1, 2, 3``. ``discount="single"`` gives their *interpolated Kneser–Ney*: one
-  :math:`D_k = Y` per order. A number gives that fixed ``D`` at every order and count;
+  :math:`D_k = Y` per order. A number gives that fixed ``D`` at every order and count
+  (``D = 0`` is no smoothing at all: maximum-likelihood frequencies, zeros included);
 - the base :math:`p_0` is uniform over the ``V`` characters, so with any discount above 0 no
   character, not even one absent from the training text, has probability 0.
 
@@ -39,8 +40,11 @@ down to the uniform base.
 
 Start of a sequence: no padding symbol. The first ``N - 1`` characters of a sequence are predicted
 from the shorter context they have: character ``t`` uses orders ``1 … min(N, t + 1)`` only, so the
-first character gets the order-1 distribution. In the training text, the ``k``-grams are counted
-wherever they fit (so the very first characters contribute no continuation count).
+first character gets the order-1 distribution :math:`p_1` (for ``N > 1`` the one built from
+continuation counts, as in a back-off). A sequence is scored on its own: the validation split's
+first characters do not see the end of the training text. In the training text, the ``k``-grams
+are counted wherever they fit, so its first ``k``-gram, with no character before it, adds no
+continuation count.
 
 Counting is done on integer codes, :math:`\text{code}(u_1 \dots u_k) = \sum_j u_j V^{k-j}`, with
 ``np.unique``; evaluating a sequence looks all its codes up at once with ``np.searchsorted``.
@@ -210,22 +214,27 @@ class KneserNey:
             has_hw, j = lookup(L.grams, hw)
             c = np.where(has_hw, L.counts[j], 0)
             p_below = p[k - 1:]
-            p_k = np.maximum(c - L.D[np.minimum(c, 3)], 0) / np.where(has_h, L.totals[i], 1) \
-                + np.where(has_h, L.gammas[i], 1.0) * p_below
+            discounted = np.maximum(c - L.D[np.minimum(c, 3)], 0) / np.where(has_h, L.totals[i], 1)
+            p_k = discounted + np.where(has_h, L.gammas[i], 1.0) * p_below
             p[k - 1:] = np.where(has_h, p_k, p_below)
         with np.errstate(divide="ignore"):
             return np.log(p)
 
 
 def perplexity(model: KneserNey, ids) -> float:
-    r"""Perplexity :math:`\exp\big(-\frac{1}{T}\sum_t \log p(u_t \mid \text{context})\big)` of ``ids`` ``(T,)``."""
+    r"""Perplexity :math:`\exp\big(-\frac{1}{T}\sum_t \log p(u_t \mid \text{context})\big)` of ``ids (T,)``,
+    every character scored (the first from shorter contexts)."""
     if not isinstance(model, KneserNey):
         raise TypeError(f"model must be a lstm_course.ngram.KneserNey; got {type(model).__name__}")
     return float(math.exp(-model.log_prob(ids).mean()))
 
 
 def ngram_table(train_ids, val_ids, vocab_size: int, orders=range(1, 8), discount=None) -> dict:
-    """Validation perplexity of a model of each order fitted on ``train_ids``: ``{order: perplexity}``."""
+    """Validation perplexity of a model of each order fitted on ``train_ids``: ``{order: perplexity}``.
+
+    Each order is a model of its own (its top order uses raw counts). On the character-level
+    chapter's split, ``python -m lstm_course.ngram`` prints the table.
+    """
     orders = list(orders)
     if not orders:
         raise ValueError("orders must name at least one order; got none")
@@ -243,7 +252,8 @@ def main() -> None:
     V = len(vocab)
     print(f"training {len(train_ids):,} characters, validation {len(val_ids):,}, V = {V}")
     counts = np.bincount(train_ids, minlength=V) + 1.0  # the chapter's add-one unigram
-    print(f"add-one unigram (the chapter's baseline): {np.exp(-np.log(counts / counts.sum())[val_ids].mean()):.2f}")
+    unigram = np.exp(-np.log(counts / counts.sum())[val_ids].mean())
+    print(f"add-one unigram (the chapter's baseline): {unigram:.2f}")
     print("order  modified KN  single-D KN  seconds (both fits + evaluations)")
     for N in range(1, 10):
         start = time.perf_counter()
