@@ -16,6 +16,8 @@ Modules:
                              script, results shipped as JSON that the chapters read
     lstm_course.text         the shipped public-domain text, vocabularies and truncated-BPTT batches
     lstm_course.charlm       a character-level language model: training, sampling, looking inside
+    lstm_course.ngram        character n-gram models with interpolated Kneser-Ney smoothing: the count-based
+                             baseline for the character-level model (python -m lstm_course.ngram)
     lstm_course.plots        the one plotting style (and plots_text for text heat maps)
     lstm_course.diagrams     the mechanisms drawn: the LSTM cell forward and backward, unrolled networks
     lstm_course.widgets      interactive explorers with static fallbacks
