@@ -39,6 +39,29 @@ class Mutant(NamedTuple):
     skip: tuple = ()
 
 
+class Incompatible(ValueError):
+    """Two mistakes that cannot be built in together: two variants of one equation."""
+
+
+def mistakes_of(mistake) -> frozenset:
+    """The mistake codes a mutant function was given: None, one code, or a tuple of codes."""
+    if mistake is None:
+        return frozenset()
+    return frozenset((mistake,) if isinstance(mistake, str) else mistake)
+
+
+def one_of(variants: dict, mistakes: frozenset, default):
+    """The variant of one equation that ``mistakes`` selects (``default`` when none does).
+
+    Two codes of ``variants`` at once are two different versions of the same equation:
+    :class:`Incompatible`.
+    """
+    hits = [m for m in variants if m in mistakes]
+    if len(hits) > 1:
+        raise Incompatible(" and ".join(hits))
+    return variants[hits[0]] if hits else default
+
+
 class OutputProblem(Exception):
     """The student's return value has the wrong structure (raised by the unpack functions)."""
 
