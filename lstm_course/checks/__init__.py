@@ -6,8 +6,9 @@ a batch of one), compares it with the package's reference (``lstm_course.numpy``
 a pass, or what looks wrong and a hint. When the outputs differ, the checker tries the
 common mistakes one by one (each built into a copy of the reference, a *mutant*) and names
 the one your outputs match: gates in the wrong order, a missing tanh, a dropped gradient
-path, a sign error, one parameter's gradient, ... Otherwise it reports the first quantity
-that differs, with its relative error. A function that still raises ``NotImplementedError``
+path, a sign error, one parameter's gradient, ... When no single mistake fits, it tries
+the known mistakes two at a time and names both, each with its own hint. Otherwise it
+reports the first quantity that differs, with its relative error. A function that still raises ``NotImplementedError``
 is reported as "not implemented yet". Every checker returns a :class:`CheckResult`
 (``passed``, ``code``, ``message``, ``detail``) and is deterministic.
 

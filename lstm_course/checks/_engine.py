@@ -4,13 +4,14 @@ A check runs the student's function on a few cases (several sizes, ``D ≠ H``, 
 On the first case where the outputs differ from the reference, it tries the known
 mistakes: each is a *mutant*, the reference with that one mistake built in; the
 mutant whose outputs the student's match names the diagnosis. When none matches, a
-few generic patterns are tried (a flipped sign, a transpose, a mean instead of a sum,
-one parameter's gradient alone wrong), and otherwise the first differing quantity is
-reported with its relative error.
+few generic patterns are tried (a flipped sign, a transpose, a mean instead of a sum),
+then pairs of known mistakes (see :func:`compare`), then one parameter's gradient alone
+wrong, and otherwise the first differing quantity is reported with its relative error.
 """
 from __future__ import annotations
 
 import copy
+from itertools import combinations
 from typing import Callable, Iterable, NamedTuple
 
 import numpy as np
@@ -31,12 +32,39 @@ class Case(NamedTuple):
 class Mutant(NamedTuple):
     """A known mistake: its diagnosis code, the facts for the message, its outputs, and the
     quantities left out of the comparison (a mistake with several equally plausible forms
-    skips the quantity on which they differ)."""
+    skips the quantity on which they differ). A mutant built by :func:`mutants` also keeps
+    the function and keyword arguments that build it (``call(**kw)``), so that
+    :func:`compose` can build two mistakes into one reference."""
 
     code: str
     detail: dict
     outputs: Callable[[], dict]
     skip: tuple = ()
+    kw: dict | None = None
+    call: Callable | None = None
+
+
+class Incompatible(ValueError):
+    """Two mistakes that cannot be built in together: two variants of one equation."""
+
+
+def mistakes_of(mistake) -> frozenset:
+    """The mistake codes a mutant function was given: None, one code, or a tuple of codes."""
+    if mistake is None:
+        return frozenset()
+    return frozenset((mistake,) if isinstance(mistake, str) else mistake)
+
+
+def one_of(variants: dict, mistakes: frozenset, default):
+    """The variant of one equation that ``mistakes`` selects (``default`` when none does).
+
+    Two codes of ``variants`` at once are two different versions of the same equation:
+    :class:`Incompatible`.
+    """
+    hits = [m for m in variants if m in mistakes]
+    if len(hits) > 1:
+        raise Incompatible(" and ".join(hits))
+    return variants[hits[0]] if hits else default
 
 
 class OutputProblem(Exception):
@@ -113,7 +141,43 @@ _SKIP = {"dh_not_carried": ("dh0",), "dc_not_carried": ("dc0",)}
 
 def mutants(table, call) -> list:
     """:class:`Mutant` objects from a table of ``(code, detail, kwargs)`` and ``call(**kwargs) -> outputs``."""
-    return [Mutant(code, detail, (lambda kw=kw: call(**kw)), _SKIP.get(code, ())) for code, detail, kw in table]
+    return [Mutant(code, detail, (lambda kw=kw: call(**kw)), _SKIP.get(code, ()), kw, call)
+            for code, detail, kw in table]
+
+
+def compose(a: Mutant, b: Mutant) -> Mutant | None:
+    """The reference with the mistakes of ``a`` and ``b`` both built in, or None when they do not compose.
+
+    Their keyword arguments are merged, the ``mistake`` codes joined into a tuple. They do
+    not compose when either was not built by :func:`mutants`, when they come from different
+    functions, or when both set the same other argument (two gate orders). Two variants of
+    one equation are found only when the outputs are computed: :class:`Incompatible`.
+    """
+    if a.kw is None or b.kw is None or a.call is not b.call or (a.kw.keys() & b.kw.keys()) - {"mistake"}:
+        return None
+    kw = {**a.kw, **b.kw}
+    if "mistake" in a.kw and "mistake" in b.kw:
+        kw["mistake"] = tuple(sorted(mistakes_of(a.kw["mistake"]) | mistakes_of(b.kw["mistake"])))
+    return Mutant("two_mistakes", {"mistakes": ((a.code, a.detail), (b.code, b.detail))},
+                  lambda: a.call(**kw), a.skip + b.skip, kw, a.call)
+
+
+def _pairs(singles: list):
+    """``(j, k, mutant)`` for every pair of ``singles`` that composes, in the order of the list."""
+    for (j, a), (k, b) in combinations(enumerate(singles), 2):
+        pair = compose(a, b)
+        if pair is not None:
+            yield j, k, pair
+
+
+def _matches(got: dict, ref: dict, mutant: Mutant) -> bool:
+    """Whether ``got`` equals the mutant's outputs on every compared quantity (False when it cannot be built)."""
+    try:
+        out = mutant.outputs()
+    except Incompatible:
+        return False
+    return all(got[k].shape == np.shape(out[k]) and rel_err(got[k], out[k]) < TOL
+               for k in ref if k not in mutant.skip)
 
 
 def _shape_hint(quantity: str, expected: tuple, received: tuple) -> str:
@@ -126,15 +190,20 @@ def _shape_hint(quantity: str, expected: tuple, received: tuple) -> str:
     return "Compare with the shapes in the function's docstring."
 
 
-def _generic(name, got, ref, bad, case, param_keys, batch, verbose):
-    """Diagnose without a mutant: sign, transpose, mean instead of sum, one parameter, mismatch."""
+def _pattern(got, ref, bad, batch):
+    """A generic pattern that explains every difference: ``(code, detail)``, or None."""
     if all(rel_err(got[k], -ref[k]) < TOL for k in bad):
-        return F.failed(name, "sign_error", case.label, verbose, quantity=" and ".join(bad))
+        return "sign_error", {"quantity": " and ".join(bad)}
     for k in bad:
         if ref[k].ndim == 2 and ref[k].shape[0] == ref[k].shape[1] and rel_err(got[k], ref[k].T) < TOL:
-            return F.failed(name, "transposed", case.label, verbose, quantity=k)
+            return "transposed", {"quantity": k}
         if batch and batch > 1 and rel_err(got[k] * batch, ref[k]) < TOL:
-            return F.failed(name, "batch_mean", case.label, verbose, quantity=k)
+            return "batch_mean", {"quantity": k}
+    return None
+
+
+def _fallback(name, got, ref, bad, case, param_keys, verbose):
+    """Diagnose without a mutant or pattern: one parameter's gradient, or the first differing quantity."""
     errs = {k: rel_err(got[k], ref[k]) for k in bad}
     if len(bad) == 1 and bad[0] in param_keys:
         k = bad[0]
@@ -188,14 +257,48 @@ def run_stages(name: str, fn, cases: list, invoke: Callable, stages: list, *, wh
                 got = unpack(raw, case.data)
             except OutputProblem as p:
                 return F.failed(name, p.code, case.label, verbose, **p.detail)
-            failure = compare(name, got, reference(case.data), case, mutants, param_keys, verbose)
+            failure = compare(name, got, reference(case.data), case, mutants, param_keys, verbose,
+                              elsewhere=_elsewhere(fn, cases, case, invoke, unpack))
             if failure is not None:
                 return failure
     return F.passed(name, what, verbose)
 
 
-def compare(name, got, ref, case, mutants, param_keys=(), verbose=True):
-    """Compare one case's outputs; ``None`` when they agree, else the diagnosis."""
+def _elsewhere(fn, cases, case, invoke, unpack):
+    """A function returning ``[(other case, the student's outputs)]`` for every other case on which the
+    student's code runs and returns the right structure (called only to confirm a pair)."""
+    def outputs():
+        found = []
+        for other in cases:
+            if other is case:
+                continue
+            try:
+                found.append((other, unpack(invoke(fn, copy.deepcopy(other.data)), other.data)))
+            except Exception:  # noqa: BLE001 - a case the student's code cannot run neither confirms nor refutes
+                continue
+        return found
+    return outputs
+
+
+def compare(name, got, ref, case, mutants, param_keys=(), verbose=True, elsewhere=None):
+    """Compare one case's outputs; ``None`` when they agree, else the diagnosis.
+
+    The explanations are tried from the simplest up, and the first that fits is given:
+
+    1. one known mistake: the first mutant (in the order of ``mutants``, most specific
+       first) whose outputs equal the student's on this case;
+    2. one generic pattern: a flipped sign, a transpose, a mean instead of a sum;
+    3. two known mistakes at once: every pair of mutants that :func:`compose` can build
+       (n mutants give at most n(n − 1)/2 pairs; pairs that cannot be built together are
+       skipped). A pair equal to a single mutant never gets here: the single is tried
+       first. Every pair that matches on this case is then tried on the other cases
+       (``elsewhere()``: the student's outputs there), and kept only when it matches on
+       every one of them. One pair left: both mistakes are named, each with its own
+       explanation. Several left: the message says so and lists them all, rather than
+       pick one. None left: on to 4;
+    4. one parameter's gradient alone wrong, or else the first differing quantity with
+       its relative error.
+    """
     for k in ref:
         if got[k].shape != ref[k].shape:
             return F.failed(name, "wrong_shape", case.label, verbose, quantity=k, expected=ref[k].shape,
@@ -206,12 +309,28 @@ def compare(name, got, ref, case, mutants, param_keys=(), verbose=True):
     bad = [k for k in ref if rel_err(got[k], ref[k]) >= TOL]
     if not bad:
         return None
-    for m in mutants(case.data):
+    singles = list(mutants(case.data))
+    for m in singles:
         out = m.outputs()
         if all(rel_err(got[k], out[k]) < TOL for k in ref if k not in m.skip):
             return F.failed(name, m.code, case.label, verbose, **m.detail)
-    batch = case.data.get("B")
-    return _generic(name, got, ref, bad, case, param_keys, batch, verbose)
+    pattern = _pattern(got, ref, bad, case.data.get("B"))
+    if pattern is not None:
+        return F.failed(name, pattern[0], case.label, verbose, **pattern[1])
+    pairs = [(j, k, pair) for j, k, pair in _pairs(singles) if _matches(got, ref, pair)]
+    if pairs and elsewhere is not None:
+        pairs = _confirmed(pairs, elsewhere(), mutants)
+    if pairs:
+        return F.failed_pairs(name, [pair.detail["mistakes"] for _, _, pair in pairs], case.label, verbose)
+    return _fallback(name, got, ref, bad, case, param_keys, verbose)
+
+
+def _confirmed(pairs, others, mutants):
+    """The ``pairs`` (indices into each case's mutant list) that match the student on every other case."""
+    for other, got in others:
+        singles = list(mutants(other.data))
+        pairs = [(j, k, pair) for j, k, pair in pairs if _matches(got, got, compose(singles[j], singles[k]))]
+    return pairs
 
 
 def label(k: int, n: int, **sizes) -> str:

@@ -29,6 +29,12 @@ MESSAGES = {
                    "(upstream)ᵀ @ (input), of shape (rows, cols)."),
     "batch_mean": ("{quantity} is the reference divided by the batch size B.",
                    "The loss is a sum over the batch, so gradients are summed over it too: .sum(axis=0)."),
+    "two_mistakes": ("two mistakes at once: your results match the reference with both of these built in.",
+                     "Fix them one at a time and run the check after each."),
+    "ambiguous_mistakes": ("your results match the reference with two mistakes built in, but more than one "
+                           "pair of mistakes fits; the candidates:",
+                           "Fix the one you recognise and run the check again: with one mistake left, the "
+                           "diagnosis is exact."),
     "modifies_input": ("your function changed its input {quantity} in place.",
                        "Work on copies, or put every perturbed entry back the way you found it."),
     # -- the LSTM cell, forward ------------------------------------------------------------
@@ -219,9 +225,7 @@ def failed(name: str, code: str, case: str = "", verbose: bool = True, **detail)
     if code not in MESSAGES:
         raise ValueError(f"unknown diagnosis code {code!r}; expected one of {sorted(MESSAGES)}")
     what, hint = MESSAGES[code]
-    fill = {k: (fmt_err(v) if k == "rel_err" else v) for k, v in detail.items()}
-    fill.setdefault("also", "")
-    fill.setdefault("note", "")
+    fill = _fill(detail)
     if code == "not_implemented":
         where = detail.get("where")
         what = f"not implemented yet: it calls {where}, which still raises NotImplementedError." if where else what
@@ -230,6 +234,40 @@ def failed(name: str, code: str, case: str = "", verbose: bool = True, **detail)
     lines = [f"✘ {name}: not right yet{where}.", f"  What I see: {what.format(**fill)}",
              f"  Hint: {hint.format(**fill)}"]
     return _show(CheckResult(name, False, code, "\n".join(lines), detail), verbose)
+
+
+def failed_pairs(name: str, options: list, case: str = "", verbose: bool = True) -> CheckResult:
+    """The result of a wrong answer explained by two known mistakes at once.
+
+    ``options`` lists the pairs that fit, each ``((code, detail), (code, detail))``. One pair:
+    code ``"two_mistakes"``, and each mistake is explained as it would be alone. Several:
+    code ``"ambiguous_mistakes"``, and every candidate pair is listed.
+    """
+    code = "two_mistakes" if len(options) == 1 else "ambiguous_mistakes"
+    what, hint = MESSAGES[code]
+    where = f" (test case {case})" if case else ""
+    lines = [f"✘ {name}: not right yet{where}.", f"  What I see: {what}"]
+    if len(options) == 1:
+        for k, (mistake, detail) in enumerate(options[0], 1):
+            m_what, m_hint = MESSAGES[mistake]
+            fill = _fill(detail)
+            lines += [f"  {k}. {m_what.format(**fill)}", f"     Hint: {m_hint.format(**fill)}"]
+        detail = {"mistakes": options[0]}
+    else:
+        for k, pair in enumerate(options, 1):
+            texts = [MESSAGES[mistake][0].format(**_fill(d)) for mistake, d in pair]
+            lines.append(f"  {k}. {texts[0]} And: {texts[1]}")
+        detail = {"options": list(options)}
+    lines.append(f"  Hint: {hint}")
+    return _show(CheckResult(name, False, code, "\n".join(lines), detail), verbose)
+
+
+def _fill(detail: dict) -> dict:
+    """The values for a message template: relative errors rounded, optional fields empty."""
+    fill = {k: (fmt_err(v) if k == "rel_err" else v) for k, v in detail.items()}
+    fill.setdefault("also", "")
+    fill.setdefault("note", "")
+    return fill
 
 
 def _show(result: CheckResult, verbose: bool) -> CheckResult:

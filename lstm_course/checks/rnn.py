@@ -12,45 +12,49 @@ from .. import numpy as lnp
 from . import _engine as E
 from .lstm import GRAD_KEYS, PARAM_GRADS
 
-_ACT = {None: np.tanh, "no_tanh": lambda a: a, "sigmoid": lambda a: 0.5 * (1.0 + np.tanh(0.5 * a)),
+_ACT = {"no_tanh": lambda a: a, "sigmoid": lambda a: 0.5 * (1.0 + np.tanh(0.5 * a)),
         "relu": lambda a: np.maximum(a, 0.0)}
 
 
 def _step_forward(x, h_prev, p, mistake=None):
-    """One RNN step with at most one mistake; returns ``dict(h)``."""
-    W_hh = p["W_hh"] if mistake == "W_hh_untransposed" else p["W_hh"].T
+    """One RNN step with the mistakes ``mistake`` (a code or a tuple of codes); returns ``dict(h)``."""
+    ms = E.mistakes_of(mistake)
+    W_hh = p["W_hh"] if "W_hh_untransposed" in ms else p["W_hh"].T
     a = x @ p["W_ih"].T
-    if mistake != "missing_b_ih":
+    if "missing_b_ih" not in ms:
         a = a + p["b_ih"]
-    if mistake != "no_recurrence":
-        a = a + h_prev @ W_hh + (0.0 if mistake == "missing_b_hh" else p["b_hh"])
-    return {"h": _ACT.get(mistake, np.tanh)(a)}
+    if "no_recurrence" not in ms:
+        a = a + h_prev @ W_hh + (0.0 if "missing_b_hh" in ms else p["b_hh"])
+    return {"h": E.one_of(_ACT, ms, np.tanh)(a)}
 
 
 def _step_backward(dh, x, h_prev, h, p, mistake=None):
-    """Backward of one RNN step with at most one mistake; returns ``dict(dx, dh_prev, dW_ih, ...)``."""
-    slope = {"rnn_tanh_grad_missing": 1.0, "tanh_grad_from_h": 1.0 - h}.get(mistake, 1.0 - h * h)
+    """Backward of one RNN step with the mistakes ``mistake``; returns ``dict(dx, dh_prev, dW_ih, ...)``."""
+    ms = E.mistakes_of(mistake)
+    slope = E.one_of({"rnn_tanh_grad_missing": 1.0, "tanh_grad_from_h": 1.0 - h}, ms, 1.0 - h * h)
     da = dh * slope  # (B, H)
-    W_hh = p["W_hh"].T if mistake == "W_hh_untransposed" else p["W_hh"]
+    W_hh = p["W_hh"].T if "W_hh_untransposed" in ms else p["W_hh"]
     db = da.sum(axis=0)
     return {"dx": da @ p["W_ih"], "dh_prev": da @ W_hh, "dW_ih": da.T @ x, "dW_hh": da.T @ h_prev,
             "db_ih": db, "db_hh": db}
 
 
 def _forward(xs, p, h0, mistake=None):
-    """A sequence forward with at most one mistake; returns ``dict(hs)``."""
+    """A sequence forward with the mistakes ``mistake``; returns ``dict(hs)``."""
+    ms = E.mistakes_of(mistake)
     T, B, _ = xs.shape
     zeros = np.zeros((B, p["W_hh"].shape[1]))
-    h0 = zeros if h0 is None or mistake == "initial_state_ignored" else h0
+    h0 = zeros if h0 is None or "initial_state_ignored" in ms else h0
     h, hs = h0, []
     for t in range(T):
-        h = _step_forward(xs[t], h0 if mistake == "h_not_carried" else h, p, mistake)["h"]
+        h = _step_forward(xs[t], h0 if "h_not_carried" in ms else h, p, mistake)["h"]
         hs.append(h)
-    return {"hs": np.stack([h0] + hs[:-1] if mistake == "hs_shifted" else hs)}
+    return {"hs": np.stack([h0] + hs[:-1] if "hs_shifted" in ms else hs)}
 
 
 def _backward(dhs, cache, mistake=None):
-    """BPTT through an ``RNNCache`` with at most one mistake; returns ``dict(dxs, dh0, dW_ih, ...)``."""
+    """BPTT through an ``RNNCache`` with the mistakes ``mistake``; returns ``dict(dxs, dh0, dW_ih, ...)``."""
+    ms = E.mistakes_of(mistake)
     T, B, H = cache.hs.shape
     dh = np.zeros((B, H))
     grads = {k: 0.0 for k in PARAM_GRADS}
@@ -60,7 +64,7 @@ def _backward(dhs, cache, mistake=None):
         out = _step_backward(dhs[t] + dh, cache.xs[t], h_prev, cache.hs[t], cache.params, mistake)
         dxs[t] = out["dx"]
         grads = {k: grads[k] + out[k] for k in grads}
-        dh = 0.0 * dh if mistake == "dh_not_carried" and t > 0 else out["dh_prev"]
+        dh = 0.0 * dh if "dh_not_carried" in ms and t > 0 else out["dh_prev"]
     return dict(dxs=dxs, dh0=dh, **grads)
 
 

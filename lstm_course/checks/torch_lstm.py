@@ -147,7 +147,7 @@ def _mutants_for(d, seq: bool):
         h0 = zeros if d["h0"] is None else d["h0"]
         c0 = zeros if d["c0"] is None else d["c0"]
         return V.step_forward(d["x"], h0, c0, p, **kw)
-    return [E.Mutant(code, detail, (lambda kw=kw: call(**kw))) for code, detail, kw in muts]
+    return E.mutants(muts, call)
 
 
 def _check(cls, seq: bool, name: str, verbose: bool):
