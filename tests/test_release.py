@@ -65,7 +65,7 @@ def test_the_front_page_shows_the_version(tmp_path):
     (source / "_config.yml").write_text(config, encoding="utf8")
     for name in ("references.bib", "logo.svg"):
         (source / "book" / name).write_bytes((ROOT / "book" / name).read_bytes())
-    for name in ("_ext", "_static"):
+    for name in ("_ext", "_static", "_bib"):  # every folder the configuration names
         shutil.copytree(ROOT / "book" / name, source / "book" / name, ignore=shutil.ignore_patterns("__pycache__"))
     # The real front page up to its first cross-reference (a one-page book has no other pages).
     intro = (ROOT / "book" / "intro.md").read_text(encoding="utf8").split("## Who this course is for")[0]
