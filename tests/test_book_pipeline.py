@@ -112,10 +112,13 @@ def test_every_bib_file_is_listed_in_the_config():
 
 
 def test_bibliography_keys_are_unique():
-    """One key, one entry, across every .bib file of the book."""
+    """Every .bib file parses, and one key is one entry across all of them."""
+    from pybtex.database import parse_file  # what sphinxcontrib-bibtex reads them with
+
     seen: dict[str, str] = {}
     duplicates = []
     for bib in _bibfiles():
+        assert parse_file(str(bib)).entries, f"{bib.name} has no entries"
         for key in re.findall(r"^\s*@\w+\s*\{\s*([^,\s]+)\s*,", bib.read_text(encoding="utf8"), re.M):
             if key.lower() in seen:
                 duplicates.append(f"{key} in {bib.name} and {seen[key.lower()]}")
