@@ -14,8 +14,9 @@ from lstm_course.studies import (CELLS, LONG_RANGE_TASKS, hidden_size, load_resu
 # length, T = 50 (9 of the 27 rows, about 20 s of CPU on one thread of the 2-core AMD EPYC).
 SAMPLE = [(task, cell, 50, 0) for task in LONG_RANGE_TASKS for cell in CELLS]
 
-# How far a re-run may be from the committed row, measured with tools/study_spread.py on the
-# SAMPLE under five kernel profiles (each in a fresh process, torch 2.13.0+cpu, AMD EPYC, AVX2):
+# How far a re-run may be from the committed row, measured on the SAMPLE under five kernel
+# profiles (each in a fresh process, torch 2.13.0+cpu, AMD EPYC, AVX2); tools/study_spread.py
+# repeats the measurement with the notebooks' profiles (tools/output_spread.py), sse2 among them:
 #
 # * the same kernels as the file (native on 1 or 2 threads, or MKL limited to AVX): every
 #   decision and solved step equal; the largest relative difference of any held-out loss was

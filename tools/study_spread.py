@@ -19,15 +19,9 @@ import sys
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))  # this checkout's lstm_course
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tools"))
 
-PROFILES = {  # name -> (environment, torch threads)
-    "native, 1 thread": ({}, 1),
-    "native, 2 threads": ({"OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2"}, 2),
-    "ATen scalar kernels": ({"ATEN_CPU_CAPABILITY": "default"}, 1),
-    "MKL AVX only": ({"MKL_ENABLE_INSTRUCTIONS": "AVX"}, 1),
-    "SSE everywhere": ({"ATEN_CPU_CAPABILITY": "default", "ONEDNN_MAX_CPU_ISA": "SSE41",
-                        "MKL_ENABLE_INSTRUCTIONS": "SSE4_2", "OPENBLAS_CORETYPE": "Nehalem"}, 1),
-}
+from output_spread import PROFILES  # noqa: E402  (the kernel profiles of the notebooks' measurements)
 
 CHILD = """
 import json, sys, time, torch
@@ -38,10 +32,11 @@ print(json.dumps(rows))
 """
 
 
-def run_profile(env: dict, threads: int, jobs: list) -> list:
-    """The rows of ``jobs`` computed in a fresh process with ``env`` added to the environment."""
-    full_env = {**os.environ, "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "PYTHONPATH": str(ROOT), **env}
-    out = subprocess.run([sys.executable, "-c", CHILD, str(threads), json.dumps(jobs)], env=full_env,
+def run_profile(env: dict, jobs: list) -> list:
+    """The rows of ``jobs`` computed in a fresh process with the profile ``env`` (and its threads)."""
+    full_env = {**os.environ, "PYTHONPATH": str(ROOT), **env}
+    threads = env.get("OMP_NUM_THREADS", "1")
+    out = subprocess.run([sys.executable, "-c", CHILD, threads, json.dumps(jobs)], env=full_env,
                          capture_output=True, text=True, check=True).stdout
     return json.loads(out.splitlines()[-1])
 
@@ -61,8 +56,7 @@ def main() -> None:
     jobs = [list(job) for job in (SAMPLE if args.rows == "sample" else long_range_jobs())]
     found = {}
     for name in args.profile or PROFILES:
-        env, threads = PROFILES[name]
-        found[name] = run_profile(env, threads, jobs)
+        found[name] = run_profile(PROFILES[name], jobs)
         print(f"{name}: {sum(r['seconds'] for r in found[name]):.1f} s", flush=True)
     print(f"\n{'row':28s} {'profile':20s} {'solved':>7s} {'step':>5s} {'final loss':>11s} "
           f"{'rel. diff':>9s} {'first eval diff':>15s} {'evals equal':>11s}")
