@@ -18,6 +18,8 @@ import sys
 
 import nbformat
 
+from lstm_course.utils import round_to_format
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 NOTEBOOK_FOLDERS = ("book", "notebooks")
 
@@ -156,10 +158,9 @@ GLUE_MIME = "application/papermill.record/text/plain"
 
 def _rounded_to(value: float, spec: str) -> bool:
     """True when `value` keeps no digit beyond what `format(value, spec)` shows."""
-    text = format(value, spec).replace(",", "").replace("_", "")
     try:
-        shown = float(text[:-1]) / 100 if spec.endswith("%") else float(text)
-    except ValueError:
+        shown = round_to_format(value, spec)
+    except ValueError:  # not a float spec: the prose formats it some other way
         return False
     return abs(shown - value) <= 1e-12 * max(abs(value), 1e-300)
 
