@@ -18,17 +18,19 @@ from typing import Callable, NamedTuple
 import numpy as np
 import torch
 
+from lstm_course import convert
 from lstm_course import numpy as lnp
+from lstm_course.numpy import fast
 from lstm_course.torch import LSTM
 
 SIZES = [(100, 32, 128, 128), (50, 64, 32, 64), (200, 16, 1, 32), (100, 64, 256, 256)]
 QUICK_SIZES = [(20, 8, 16, 16), (30, 4, 1, 8)]
 DTYPES = {"float32": (np.float32, torch.float32), "float64": (np.float64, torch.float64)}
-REF, CONTROL, NUMPY = "nn.LSTM", "CONTROL nn.LSTM copy", "NumPy LSTM"
+REF, CONTROL, NUMPY, PLAIN = "nn.LSTM", "CONTROL nn.LSTM copy", "NumPy LSTM", "NumPy LSTM, plain reference"
 AUTOGRAD, BPTT = "torch LSTM autograd", "torch LSTM hand-BPTT"
 NUMPY_FLOOR, TORCH_FLOOR = "floor: NumPy matmuls only", "floor: torch matmuls only"
 FLOORS = {NUMPY: NUMPY_FLOOR, BPTT: TORCH_FLOOR}  # implementation -> its matrix products alone
-ROWS = [REF, CONTROL, NUMPY, NUMPY_FLOOR, AUTOGRAD, BPTT, TORCH_FLOOR]
+ROWS = [REF, CONTROL, NUMPY, PLAIN, NUMPY_FLOOR, AUTOGRAD, BPTT, TORCH_FLOOR]
 TARGETS = {  # implementation, dtype -> largest allowed time ratio to nn.LSTM (issue 9)
     (NUMPY, "float64"): 0.8, (NUMPY, "float32"): 1.2, (BPTT, "float64"): 1.3, (BPTT, "float32"): 1.3,
 }
@@ -65,18 +67,19 @@ def torch_case(module, x, dy):
     return Case(run, reset, lambda: x.grad, (x, *module.parameters()))
 
 
-def numpy_case(params, xs, dhs):
+def numpy_case(params, xs, dhs, module=fast):
+    """Forward and backward of a NumPy LSTM: the fast twin by default, or the plain reference."""
     box = {}
 
     def run():
-        _, _, cache = lnp.lstm_forward(xs, params)
-        box["dxs"] = lnp.lstm_backward(dhs, cache)[0]
+        _, _, cache = module.lstm_forward(xs, params)
+        box["dxs"] = module.lstm_backward(dhs, cache)[0]
 
     return Case(run, lambda: None, lambda: torch.from_numpy(box["dxs"]))
 
 
 def numpy_floor_case(params, xs):
-    """Only the matrix products of lstm_forward + lstm_backward (same shapes, same calls), no
+    """Only the matrix products of fast.lstm_forward + fast.lstm_backward (same shapes, same calls), no
     element-wise work: no NumPy LSTM built from these products can be faster."""
     T, B, D = xs.shape
     H = params["W_hh"].shape[1]
@@ -126,13 +129,13 @@ def build_cases(T, B, D, H, dtype_name, seed):
     ref = torch.nn.LSTM(D, H, dtype=t_dtype)
     x = torch.randn(T, B, D, dtype=t_dtype)
     dy = torch.randn(T, B, H, dtype=t_dtype)
-    params = {k: getattr(ref, n).detach().numpy().copy() for k, n in
-              (("W_ih", "weight_ih_l0"), ("W_hh", "weight_hh_l0"), ("b_ih", "bias_ih_l0"), ("b_hh", "bias_hh_l0"))}
+    params = convert.from_torch(ref, dtype=np_dtype)
     modules = {REF: ref, CONTROL: copy.deepcopy(ref), AUTOGRAD: LSTM.from_torch(ref),
                BPTT: LSTM.from_torch(ref, backward="bptt")}
     cases = {name: torch_case(m, x, dy) for name, m in modules.items()}
     arrays = (params, x.numpy().astype(np_dtype), dy.numpy().astype(np_dtype))  # (params, xs, dhs)
     cases[NUMPY] = numpy_case(*arrays)
+    cases[PLAIN] = numpy_case(*arrays, module=lnp)
     cases[NUMPY_FLOOR] = numpy_floor_case(arrays[0], arrays[1])
     with torch.no_grad():
         weights = (ref.weight_ih_l0.detach(), ref.weight_hh_l0.detach(), ref.bias_ih_l0 + ref.bias_hh_l0)
@@ -192,8 +195,8 @@ def saved_bytes_torch(run, reset, exclude) -> int:
 def numpy_memory(params, xs, dhs):
     """(saved, peak): the cache's own arrays in bytes, and tracemalloc's peak over forward+backward."""
     tracemalloc.start()
-    _, _, cache = lnp.lstm_forward(xs, params)
-    lnp.lstm_backward(dhs, cache)
+    _, _, cache = fast.lstm_forward(xs, params)
+    fast.lstm_backward(dhs, cache)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     inputs = {id(a) for a in (xs, *params.values())}
@@ -220,7 +223,7 @@ def fixed_cost_per_step(a, clock, T=200):
     """Microseconds per time step of forward+backward at B = D = H = 1, where arithmetic is nil and
     what remains is the fixed cost of the calls each step makes (Python, NumPy or PyTorch dispatch)."""
     cases, _ = build_cases(T, 1, 1, 1, "float32", a.seed)
-    cases = {n: cases[n] for n in (REF, NUMPY, BPTT)}
+    cases = {n: cases[n] for n in (REF, NUMPY, PLAIN, BPTT)}
     times = time_cases(cases, a.reps, a.pause, clock, seed=a.seed, stat=a.stat)
     return {n: t / T * 1e6 for n, t in times.items()}
 

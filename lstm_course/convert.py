@@ -225,62 +225,96 @@ def from_cs231n(cs: Mapping) -> dict:
     return p
 
 
-def from_torch(module, dtype=np.float64) -> dict:
-    """Copy the parameters of a one-layer ``torch.nn.LSTM`` or ``torch.nn.LSTMCell`` to NumPy.
+#: The names torch.nn gives the split-form parameters; the sequence modules append ``_l0``.
+TORCH_NAMES = {"W_ih": "weight_ih", "W_hh": "weight_hh", "b_ih": "bias_ih", "b_hh": "bias_hh"}
+#: Gates stacked in ``W_ih``'s rows, and torch.nn's class for the layer and the cell of each model.
+GATE_COUNTS = {"rnn": 1, "lstm": 4, "gru": 3}
+TORCH_CLASSES = {"rnn": ("RNN", "RNNCell"), "lstm": ("LSTM", "LSTMCell"), "gru": ("GRU", "GRUCell")}
 
-    Args:
-        module: ``torch.nn.LSTM`` (one layer, one direction, no projection) or ``torch.nn.LSTMCell``,
-            with biases.
-        dtype: NumPy dtype of the copies (float32 or float64).
 
-    Returns:
-        dict ``W_ih (4H, D)``, ``W_hh (4H, H)``, ``b_ih (4H,)``, ``b_hh (4H,)``.
-    """
+def _torch_suffix(module, func: str) -> str:
+    """``"_l0"`` for a one-layer sequence module, ``""`` for a cell; a clear error for anything else."""
     import torch
 
-    if isinstance(module, torch.nn.LSTM):
-        if module.num_layers != 1 or module.bidirectional or module.proj_size or not module.bias:
-            raise ValueError("from_torch needs a one-layer, one-direction torch.nn.LSTM with biases and "
-                             f"no projection; got {module}")
-        suffix = "_l0"
-    elif isinstance(module, torch.nn.LSTMCell):
-        if not module.bias:
-            raise ValueError(f"from_torch needs an LSTMCell with biases; got {module}")
-        suffix = ""
-    else:
-        raise TypeError(f"module must be a torch.nn.LSTM or torch.nn.LSTMCell; got {type(module).__name__}")
-    names = {"W_ih": "weight_ih", "W_hh": "weight_hh", "b_ih": "bias_ih", "b_hh": "bias_hh"}
-    return {k: getattr(module, v + suffix).detach().cpu().numpy().astype(dtype) for k, v in names.items()}
+    if not isinstance(module, torch.nn.Module):
+        raise TypeError(f"{func}: module must be a torch.nn.Module; got {type(module).__name__}")
+    if getattr(module, "num_layers", 1) != 1 or getattr(module, "bidirectional", False) or getattr(module, "proj_size", 0):
+        raise ValueError(f"{func} needs a one-layer, one-direction module without projection; got {module}")
+    for suffix in ("_l0", ""):
+        if all(isinstance(getattr(module, n + suffix, None), torch.Tensor) for n in TORCH_NAMES.values()):
+            return suffix
+    raise TypeError(f"{func}: module must hold weight_ih, weight_hh, bias_ih and bias_hh (suffix _l0 on a "
+                    "sequence module), as torch.nn.RNN/LSTM/GRU, their cells and lstm_course.torch's modules "
+                    f"do, with biases; got {type(module).__name__}")
+
+
+def from_torch(module, dtype=np.float64, grad: bool = False) -> dict:
+    """Copy the parameters (or their gradients) of a one-layer recurrent torch module to NumPy.
+
+    Args:
+        module: ``torch.nn.RNN``, ``LSTM`` or ``GRU`` (one layer, one direction, no projection),
+            their cells, or the package's modules of :mod:`lstm_course.torch`, with biases.
+        dtype: NumPy dtype of the copies (float32 or float64).
+        grad: copy each parameter's ``.grad`` instead of its value.
+
+    Returns:
+        dict ``W_ih (G·H, D)``, ``W_hh (G·H, H)``, ``b_ih (G·H,)``, ``b_hh (G·H,)`` with
+        ``G`` = 1, 4 or 3 gates for the RNN, LSTM and GRU.
+    """
+    suffix = _torch_suffix(module, "from_torch")
+    out = {}
+    for k, name in TORCH_NAMES.items():
+        t = getattr(module, name + suffix)
+        if grad:
+            if t.grad is None:
+                raise ValueError(f"from_torch(grad=True): {name + suffix} has no gradient; call backward() first")
+            t = t.grad
+        out[k] = t.detach().cpu().numpy().astype(dtype)
+    return out
 
 
 def to_torch(params: Mapping, module) -> None:
-    """Copy split-form NumPy parameters into a one-layer LSTM module (in place).
+    """Copy split-form NumPy parameters into a one-layer recurrent torch module (in place).
 
     Args:
-        params: dict ``W_ih (4H, D)``, ``W_hh (4H, H)``, ``b_ih (4H,)``, ``b_hh (4H,)``.
-        module: the module to overwrite, its sizes matching: a ``torch.nn.LSTM``/``LSTMCell``, or
-            the package's ``lstm_course.torch.LSTM``/``LSTMCell`` (same parameter names; its variant
-            options, e.g. ``forget_gate=False``, are kept, and unused forget rows are copied too).
+        params: dict ``W_ih (G·H, D)``, ``W_hh (G·H, H)``, ``b_ih (G·H,)``, ``b_hh (G·H,)``.
+        module: the module to overwrite, its shapes matching: ``torch.nn.RNN``/``LSTM``/``GRU``,
+            their cells, or the package's modules (same parameter names; variant options such as
+            ``forget_gate=False`` are kept, and unused forget rows are copied too).
     """
     import torch
 
-    from . import torch as lt
-
-    D, H = _check_split(params)
-    layers, cells = (torch.nn.LSTM, lt.LSTM), (torch.nn.LSTMCell, lt.LSTMCell)
-    if not isinstance(module, layers + cells):
-        raise TypeError("module must be a torch.nn.LSTM/LSTMCell or an lstm_course.torch.LSTM/LSTMCell; "
-                        f"got {type(module).__name__}")
-    if isinstance(module, torch.nn.LSTM) and (module.num_layers != 1 or module.bidirectional or module.proj_size):
-        raise ValueError(f"to_torch needs a one-layer, one-direction torch.nn.LSTM without projection; got {module}")
-    if not module.bias:
-        raise ValueError(f"to_torch needs a module with biases; got {module}")
-    suffix = "_l0" if isinstance(module, layers) else ""
-    if (module.input_size, module.hidden_size) != (D, H):
-        raise ValueError(f"module has input_size {module.input_size}, hidden_size {module.hidden_size}; "
-                         f"params have D = {D}, H = {H}")
-    names = {"W_ih": "weight_ih", "W_hh": "weight_hh", "b_ih": "bias_ih", "b_hh": "bias_hh"}
+    suffix = _torch_suffix(module, "to_torch")
+    if not isinstance(params, Mapping) or set(TORCH_NAMES) - set(params):
+        got = sorted(params) if isinstance(params, Mapping) else type(params).__name__
+        raise ValueError(f"params must be a dict with keys {sorted(TORCH_NAMES)}; got {got}")
+    for k, name in TORCH_NAMES.items():
+        target = getattr(module, name + suffix)
+        if np.shape(params[k]) != tuple(target.shape):
+            raise ValueError(f"params['{k}'] has shape {np.shape(params[k])} but the module's {name + suffix} "
+                             f"has shape {tuple(target.shape)} (module: {module})")
     with torch.no_grad():
-        for k, v in names.items():
-            target = getattr(module, v + suffix)
+        for k, name in TORCH_NAMES.items():
+            target = getattr(module, name + suffix)
             target.copy_(torch.as_tensor(np.asarray(params[k]), dtype=target.dtype))
+
+
+def torch_module(params: Mapping, model: str = "lstm", cell: bool = False):
+    """A new ``torch.nn.RNN``/``LSTM``/``GRU`` (or its cell) holding exactly ``params``, in their dtype.
+
+    Args:
+        params: split-form dict as :func:`to_torch` takes it.
+        model: ``"rnn"`` (tanh), ``"lstm"`` or ``"gru"``.
+        cell: the one-step cell (``nn.LSTMCell`` …) instead of the sequence module.
+    """
+    import torch
+
+    if model not in GATE_COUNTS:
+        raise ValueError(f"model must be one of {sorted(GATE_COUNTS)}; got {model!r}")
+    if not isinstance(params, Mapping) or "W_ih" not in params or "W_hh" not in params:
+        raise ValueError(f"params must be a dict with keys {sorted(TORCH_NAMES)}; got {type(params).__name__}")
+    D, H = np.shape(params["W_ih"])[1], np.shape(params["W_hh"])[1]
+    dtype = torch.float64 if np.asarray(params["W_ih"]).dtype == np.float64 else torch.float32
+    module = getattr(torch.nn, TORCH_CLASSES[model][int(cell)])(D, H, dtype=dtype)
+    to_torch(params, module)
+    return module

@@ -206,7 +206,7 @@ def elman_forward(params: Mapping, xs, h0=None, nonlinearity: str = "tanh"):
     if nonlinearity not in GAMMA:
         raise ValueError(f"nonlinearity must be one of {sorted(GAMMA)}; got {nonlinearity!r}")
     if nonlinearity == "tanh":
-        hs, _ = rnn_forward(xs, params, h0)
+        hs, _, _ = rnn_forward(xs, params, h0)
         return hs, 1.0 - hs * hs
     xs = V.as_float_array("xs", xs, "(T, B, D)", 3)
     T, B, D = xs.shape

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from lstm_course import convert
 from lstm_course import numpy as lnp
 
 MODELS = {
@@ -15,19 +16,12 @@ MODELS = {
 
 def torch_twin(model: str, params: dict) -> torch.nn.Module:
     """A ``torch.nn.RNN/LSTM/GRU`` holding exactly ``params`` (same dtype)."""
-    cls, _ = MODELS[model]
-    D, H = params["W_ih"].shape[1], params["W_hh"].shape[1]
-    dtype = torch.float64 if params["W_ih"].dtype == np.float64 else torch.float32
-    module = cls(D, H).to(dtype)
-    with torch.no_grad():
-        for ours, theirs in (("W_ih", "weight_ih_l0"), ("W_hh", "weight_hh_l0"), ("b_ih", "bias_ih_l0"), ("b_hh", "bias_hh_l0")):
-            getattr(module, theirs).copy_(torch.from_numpy(params[ours]))
-    return module
+    return convert.torch_module(params, model)
 
 
 def torch_grads(module: torch.nn.Module) -> dict:
-    names = {"W_ih": "weight_ih_l0", "W_hh": "weight_hh_l0", "b_ih": "bias_ih_l0", "b_hh": "bias_hh_l0"}
-    return {ours: getattr(module, theirs).grad.numpy() for ours, theirs in names.items()}
+    """The module's parameter gradients under the NumPy names, in the parameters' dtype."""
+    return convert.from_torch(module, dtype=module.weight_ih_l0.detach().numpy().dtype, grad=True)
 
 
 def max_abs(a, b) -> float:

@@ -5,7 +5,7 @@ import torch
 
 from lstm_course import convert
 from lstm_course.numpy import init_lstm_params, lstm_forward, lstm_step_forward
-from lstm_course.numpy.lstm_cell import gates_forward
+from lstm_course.numpy.fast import gates_forward
 
 D, H, B = 3, 5, 2
 
@@ -147,12 +147,20 @@ def test_bad_input_messages(params):
         convert.from_cs231n({"Wx": 1})
     with pytest.raises(ValueError, match=r"cs\['Wx'\] must have shape \(D, 4H\) with H = 5"):
         convert.from_cs231n({"Wx": np.zeros((D, 19)), "Wh": np.zeros((H, 20)), "b": np.zeros(20)})
-    with pytest.raises(TypeError, match=r"module must be a torch.nn.LSTM or torch.nn.LSTMCell; got GRU"):
-        convert.from_torch(torch.nn.GRU(D, H))
+    with pytest.raises(TypeError, match=r"module must hold weight_ih.*got Linear"):
+        convert.from_torch(torch.nn.Linear(D, H))
+    with pytest.raises(TypeError, match=r"from_torch: module must be a torch.nn.Module; got dict"):
+        convert.from_torch(params)
     with pytest.raises(ValueError, match=r"one-layer"):
         convert.from_torch(torch.nn.LSTM(D, H, num_layers=2))
-    with pytest.raises(ValueError, match=r"params have D = 3, H = 5"):
+    with pytest.raises(ValueError, match=r"params\['W_ih'\] has shape \(20, 3\) but the module's weight_ih_l0 has shape \(24, 3\)"):
         convert.to_torch(params, torch.nn.LSTM(D, H + 1))
+    with pytest.raises(ValueError, match=r"has shape \(20, 3\) but the module's weight_ih_l0 has shape \(15, 3\)"):
+        convert.to_torch(params, torch.nn.GRU(D, H))
+    with pytest.raises(ValueError, match=r"from_torch\(grad=True\): weight_ih_l0 has no gradient"):
+        convert.from_torch(torch.nn.LSTM(D, H), grad=True)
+    with pytest.raises(ValueError, match=r"model must be one of"):
+        convert.torch_module(params, "lsmt")
 
 
 def test_to_torch_fills_the_package_modules_too():
@@ -174,5 +182,39 @@ def test_to_torch_fills_the_package_modules_too():
     cell = lt.LSTMCell(3, 4, dtype=torch.float64)
     convert.to_torch(params, cell)
     assert torch.equal(cell.bias_ih, torch.from_numpy(params["b_ih"]))
-    with pytest.raises(TypeError, match="lstm_course.torch.LSTM/LSTMCell; got GRU"):
+    with pytest.raises(ValueError, match="but the module's weight_ih_l0 has shape"):
         convert.to_torch(params, lt.GRU(3, 4))
+
+
+@pytest.mark.parametrize("model", ["rnn", "lstm", "gru"])
+@pytest.mark.parametrize("cell", [False, True])
+def test_torch_module_round_trips_every_model_and_cell(model, cell):
+    """torch_module/to_torch and from_torch are exact inverses for torch.nn's three layers and cells,
+    and the module computes what the NumPy reference computes (the same weights in the same places)."""
+    from lstm_course import numpy as lnp
+
+    rng = np.random.default_rng(11)
+    init = {"rnn": lnp.init_rnn_params, "lstm": lnp.init_lstm_params, "gru": lnp.init_gru_params}[model]
+    params = init(3, 4, rng=rng)
+    module = convert.torch_module(params, model, cell=cell)
+    assert type(module).__name__ == convert.TORCH_CLASSES[model][int(cell)]
+    back = convert.from_torch(module)
+    for k in params:
+        np.testing.assert_array_equal(back[k], params[k])
+    xs = rng.standard_normal((5, 2, 3))
+    forward = {"rnn": lnp.rnn_forward, "lstm": lnp.lstm_forward, "gru": lnp.gru_forward}[model]
+    ours = forward(xs, params)[0]
+    with torch.no_grad():
+        if cell:
+            state = None
+            for t in range(5):
+                state = module(torch.from_numpy(xs[t]), state)
+            theirs = (state[0] if model == "lstm" else state).numpy()
+            ours = ours[-1]
+        else:
+            theirs = module(torch.from_numpy(xs))[0].numpy()
+    np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-12)
+    out = module(torch.from_numpy(xs[0]))[0] if cell else module(torch.from_numpy(xs))[0]
+    out.sum().backward()  # [0]: the output of a layer, h of an LSTMCell, the first row of the others
+    grads = convert.from_torch(module, grad=True)
+    assert set(grads) == set(params) and all(grads[k].shape == params[k].shape for k in params)

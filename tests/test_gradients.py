@@ -105,7 +105,7 @@ def test_state_gradients_match_sequence_backward_and_autograd(model):
     else:
         pairs = {"rnn": (lnp.rnn_forward, lnp.rnn_backward), "gru": (lnp.gru_forward, lnp.gru_backward)}
         forward, backward = pairs[model]
-        _, dh0, _ = backward(dhs, forward(xs, params, h0)[1])
+        _, dh0, _ = backward(dhs, forward(xs, params, h0)[2])
         assert got.dc is None
     np.testing.assert_allclose(got.dh[0], dh0, rtol=1e-12, atol=1e-15)
     # torch autograd: restart from every state (h_t, c_t) as independent leaves, as the definition says

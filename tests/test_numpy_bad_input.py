@@ -126,9 +126,19 @@ def test_backward_checks_its_arguments(lstm):
     with pytest.raises(TypeError, match=r"dhs has dtype float32 but the forward pass has dtype float64"):
         lnp.lstm_backward(np.zeros_like(hs, dtype=np.float32), cache)
     with pytest.raises(ValueError, match=r"block_steps must be at least 1; got 0"):
-        lnp.lstm_backward(np.zeros_like(hs), cache, block_steps=0)
+        lnp.fast.lstm_backward(np.zeros_like(hs), cache, block_steps=0)
     with pytest.raises(TypeError, match=r"block_steps must be an int; got float 2.0"):
-        lnp.lstm_backward(np.zeros_like(hs), cache, block_steps=2.0)
+        lnp.fast.lstm_backward(np.zeros_like(hs), cache, block_steps=2.0)
+
+
+@pytest.mark.parametrize("model", ["rnn", "gru"])
+def test_rnn_and_gru_backward_check_the_final_gradient(model):
+    forward, backward = {"rnn": (lnp.rnn_forward, lnp.rnn_backward), "gru": (lnp.gru_forward, lnp.gru_backward)}[model]
+    params = {"rnn": lnp.init_rnn_params, "gru": lnp.init_gru_params}[model](D, H, rng=0)
+    hs, h_n, cache = forward(np.ones((T, B, D)), params)
+    assert np.array_equal(h_n, hs[-1])
+    with pytest.raises(ValueError, match=r"dh_n must have shape \(B, H\) = \(2, 5\); got shape \(2, 4\)"):
+        backward(np.zeros_like(hs), cache, np.zeros((B, 4)))
 
 
 @pytest.mark.parametrize("func,args", [

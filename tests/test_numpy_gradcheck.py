@@ -69,7 +69,7 @@ def test_step_and_sequence_functions_agree(model):
         np.testing.assert_allclose(dc0, dc, rtol=0, atol=1e-12)
     else:
         fwd, bwd = {"rnn": (lnp.rnn_forward, lnp.rnn_backward), "gru": (lnp.gru_forward, lnp.gru_backward)}[model]
-        hs, cache = fwd(xs, params, h0)
+        hs, _, cache = fwd(xs, params, h0)
         dxs, dh0, grads = bwd(dhs, cache)
     np.testing.assert_allclose(hs, hs_step, rtol=0, atol=1e-13)
     np.testing.assert_allclose(dxs, dxs_step, rtol=0, atol=1e-12)

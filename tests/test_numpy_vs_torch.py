@@ -51,8 +51,7 @@ def test_forward_matches_torch(model, dtype, size, with_state):
             assert max_abs(ours_c, c_n[0]) < TOL_FWD[dtype]
         else:
             out, h_n = module(torch.from_numpy(xs), hx)
-            hs, _ = FORWARD[model](xs, params, h0)
-            ours_h = hs[-1]
+            hs, ours_h, _ = FORWARD[model](xs, params, h0)
     assert hs.dtype == dtype and hs.shape == (T, B, H)
     assert max_abs(hs, out) < TOL_FWD[dtype]
     assert max_abs(ours_h, h_n[0]) < TOL_FWD[dtype]
@@ -85,11 +84,9 @@ def test_backward_matches_autograd(model, size, dtype, tol):
         out, h_n = module(x_t, h0_t)
         loss = (out * torch.from_numpy(dhs)).sum() + (h_n[0] * torch.from_numpy(dh_n)).sum()
         loss.backward()
-        _, cache = FORWARD[model](xs, params, h0)
-        total = dhs.copy()
-        total[-1] += dh_n  # the final state is h_T: its gradient joins dhs[-1]
+        _, _, cache = FORWARD[model](xs, params, h0)
         backward = lnp.rnn_backward if model == "rnn" else lnp.gru_backward
-        dxs, dh0, grads = backward(total, cache)
+        dxs, dh0, grads = backward(dhs, cache, dh_n)
     assert dxs.dtype == dtype and dh0.dtype == dtype
     assert lnp.relative_error(dxs, x_t.grad.numpy()) < tol
     assert lnp.relative_error(dh0, h0_t.grad[0].numpy()) < tol
@@ -114,53 +111,3 @@ def test_torch_twin_is_really_the_same_model():
     with torch.no_grad():
         out, _ = torch_twin("lstm", other)(torch.from_numpy(xs))
     assert max_abs(lnp.lstm_forward(xs, params)[0], out) > 1e-3
-
-
-@pytest.mark.parametrize("block", ["steps=1", "steps=2", "steps=3", "steps=7", "steps=50", "bytes=2 steps"])
-def test_lstm_backward_blocks_change_nothing(monkeypatch, block):
-    """lstm_backward computes its local factors block by block; every block size (uneven last
-    blocks, one-step first blocks, more steps than the sequence, the BLOCK_BYTES default) gives
-    autograd's gradients."""
-    import lstm_course.numpy.lstm as lstm_module
-
-    T, B, D, H = 7, 3, 4, 5
-    params, xs, h0, c0 = _inputs("lstm", T, B, D, H, np.float64, seed=5, with_state=True)
-    dhs = np.random.default_rng(8).standard_normal((T, B, H))
-    kind, value = block.split("=")
-    if kind == "bytes":  # the default rule, with a budget of two steps' factors
-        monkeypatch.setattr(lstm_module, "BLOCK_BYTES", 2 * B * 4 * H * 8)
-        block_steps = None
-    else:
-        block_steps = int(value)
-    _, _, cache = lnp.lstm_forward(xs, params, h0, c0)
-    dxs, dh0, dc0, grads = lnp.lstm_backward(dhs, cache, block_steps=block_steps)
-    module = torch_twin("lstm", params)
-    x_t = torch.from_numpy(xs.copy()).requires_grad_(True)
-    h0_t, c0_t = _torch_state(h0, B, H, torch.float64), _torch_state(c0, B, H, torch.float64)
-    out, _ = module(x_t, (h0_t, c0_t))
-    (out * torch.from_numpy(dhs)).sum().backward()
-    assert lnp.relative_error(dxs, x_t.grad.numpy()) < 1e-12
-    assert lnp.relative_error(dh0, h0_t.grad[0].numpy()) < 1e-12
-    assert lnp.relative_error(dc0, c0_t.grad[0].numpy()) < 1e-12
-    theirs = torch_grads(module)
-    for key in params:
-        assert lnp.relative_error(grads[key], theirs[key]) < 1e-12, key
-
-
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_halving_in_advance_gives_the_same_bits(dtype):
-    """lstm_forward halves the sigmoid rows of the weights once and calls gates_forward(halved=True):
-    halving is exact, so the cell's outputs equal those of unhalved pre-activations bit for bit."""
-    from lstm_course.numpy.lstm_cell import gate_affine, gates_forward
-
-    rng = np.random.default_rng(3)
-    B, D, H = 4, 6, 5
-    x, h, c = rng.standard_normal((B, D)), rng.standard_normal((B, H)), rng.standard_normal((B, H))
-    W_ih, W_hh, b = rng.standard_normal((4 * H, D)), rng.standard_normal((4 * H, H)), rng.standard_normal(4 * H)
-    x, h, c, W_ih, W_hh, b = (v.astype(dtype) for v in (x, h, c, W_ih, W_hh, b))
-    half = gate_affine(H, np.dtype(dtype))[0]
-    plain = gates_forward(x @ W_ih.T + h @ W_hh.T + b, c)
-    halved = gates_forward(x @ (W_ih * half[:, None]).T + h @ (W_hh * half[:, None]).T + b * half, c, halved=True)
-    for ours, theirs in zip(halved, plain):
-        np.testing.assert_array_equal(ours, theirs)
-    assert not np.array_equal(gates_forward(x @ W_ih.T + h @ W_hh.T + b, c, halved=True)[3], plain[3])

@@ -40,7 +40,7 @@ def _step_backward(dh, x, h_prev, h, p, mistake=None):
 
 
 def _forward(xs, p, h0, mistake=None):
-    """A sequence forward with the mistakes ``mistake``; returns ``dict(hs)``."""
+    """A sequence forward with the mistakes ``mistake``; returns ``dict(hs, h_n)``."""
     ms = E.mistakes_of(mistake)
     T, B, _ = xs.shape
     zeros = np.zeros((B, p["W_hh"].shape[1]))
@@ -49,14 +49,14 @@ def _forward(xs, p, h0, mistake=None):
     for t in range(T):
         h = _step_forward(xs[t], h0 if "h_not_carried" in ms else h, p, mistake)["h"]
         hs.append(h)
-    return {"hs": np.stack([h0] + hs[:-1] if "hs_shifted" in ms else hs)}
+    return {"hs": np.stack([h0] + hs[:-1] if "hs_shifted" in ms else hs), "h_n": hs[-1]}
 
 
-def _backward(dhs, cache, mistake=None):
+def _backward(dhs, cache, dh_n=None, mistake=None):
     """BPTT through an ``RNNCache`` with the mistakes ``mistake``; returns ``dict(dxs, dh0, dW_ih, ...)``."""
     ms = E.mistakes_of(mistake)
     T, B, H = cache.hs.shape
-    dh = np.zeros((B, H))
+    dh = np.zeros((B, H)) if dh_n is None or "final_grads_ignored" in ms else dh_n
     grads = {k: 0.0 for k in PARAM_GRADS}
     dxs = np.zeros(cache.xs.shape)
     for t in reversed(range(T)):
@@ -78,7 +78,7 @@ BACKWARD_MUTANTS = [("rnn_tanh_grad_missing", {}, {"mistake": "rnn_tanh_grad_mis
                     ("tanh_grad_from_h", {}, {"mistake": "tanh_grad_from_h"}),
                     ("W_hh_untransposed", {"where": " in dh_prev"}, {"mistake": "W_hh_untransposed"})]
 SEQ_FORWARD_MUTANTS = [(m, {}, {"mistake": m}) for m in ("h_not_carried", "hs_shifted", "initial_state_ignored")]
-SEQ_BACKWARD_MUTANTS = [("dh_not_carried", {}, {"mistake": "dh_not_carried"})]
+SEQ_BACKWARD_MUTANTS = [(m, {}, {"mistake": m}) for m in ("dh_not_carried", "final_grads_ignored")]
 
 
 def _step_cases():
@@ -150,16 +150,17 @@ def _seq_cases():
         rng = np.random.default_rng(8400 + k)
         params = E.random_params(rng, 1, D, H)
         xs = rng.standard_normal((T, B, D))
-        h0 = None if k == 1 else rng.standard_normal((B, H))
-        cache = lnp.rnn_forward(xs, params, h0)[1]
-        cases.append(E.Case(E.label(k, 3, T=T, B=B, D=D, H=H) + (", no initial state" if h0 is None else ""),
+        given = k != 1  # case 2 leaves the initial state and the final gradient at None
+        h0, dh_n = ((rng.standard_normal((B, H)) if given else None) for _ in range(2))
+        cache = lnp.rnn_forward(xs, params, h0)[2]
+        cases.append(E.Case(E.label(k, 3, T=T, B=B, D=D, H=H) + ("" if given else ", no initial state"),
                             dict(B=B, xs=xs, params=params, h0=h0, cache=cache,
-                                 dhs=rng.standard_normal((T, B, H)))))
+                                 dhs=rng.standard_normal((T, B, H)), dh_n=dh_n)))
     return cases
 
 
 def check_rnn_forward(fn, verbose: bool = True):
-    """Check a student's ``rnn_forward(xs, params, h0=None) -> (hs, cache)``.
+    """Check a student's ``rnn_forward(xs, params, h0=None) -> (hs, h_n, cache)``.
 
     Recognised mistakes: every mistake of :func:`check_rnn_step_forward` made at each step;
     h not carried from step to step; hs shifted by one step; the initial state ignored.
@@ -167,26 +168,28 @@ def check_rnn_forward(fn, verbose: bool = True):
     name = E.function_name(fn, "check_rnn_forward", "rnn_forward")
 
     def unpack(raw, d):
-        hs, _ = E.expect_tuple(raw, ("hs", "cache"), name)
-        return {"hs": E.to_array(hs, "hs")}
+        hs, h_n, _ = E.expect_tuple(raw, ("hs", "h_n", "cache"), name)
+        return {"hs": E.to_array(hs, "hs"), "h_n": E.to_array(h_n, "h_n")}
 
     def mutants(d):
         return E.mutants(SEQ_FORWARD_MUTANTS + FORWARD_MUTANTS, lambda **kw: _forward(d["xs"], d["params"], d["h0"], **kw))
 
     def invoke(f, d):
         return f(d["xs"], d["params"]) if d["h0"] is None else f(d["xs"], d["params"], d["h0"])
-    return E.run(name, fn, _seq_cases(), invoke, unpack,
-                 lambda d: {"hs": lnp.rnn_forward(d["xs"], d["params"], d["h0"])[0]}, mutants,
-                 what="hs matches the reference on 3 sequences (T = 4, 1, 3), with and without an initial "
-                      "state.", verbose=verbose)
+    def reference(d):
+        hs, h_n, _ = lnp.rnn_forward(d["xs"], d["params"], d["h0"])
+        return {"hs": hs, "h_n": h_n}
+    return E.run(name, fn, _seq_cases(), invoke, unpack, reference, mutants,
+                 what="hs and h_n match the reference on 3 sequences (T = 4, 1, 3), with and without an "
+                      "initial state.", verbose=verbose)
 
 
 def check_rnn_backward(fn, verbose: bool = True):
-    """Check a student's ``rnn_backward(dhs, cache) -> (dxs, dh0, grads)``.
+    """Check a student's ``rnn_backward(dhs, cache, dh_n=None) -> (dxs, dh0, grads)``.
 
     ``fn`` receives the package's ``RNNCache``. Recognised mistakes: every mistake of
     :func:`check_rnn_step_backward` made at each step; the gradient from the later step not
-    carried to h_(t−1); one parameter's gradient wrong (for example not summed over time, or
+    carried to h_(t−1); the final state's gradient ``dh_n`` ignored; one parameter's gradient wrong (for example not summed over time, or
     with h_t where h_(t−1) belongs).
     """
     name = E.function_name(fn, "check_rnn_backward", "rnn_backward")
@@ -196,11 +199,15 @@ def check_rnn_backward(fn, verbose: bool = True):
         return dict(dxs=E.to_array(dxs, "dxs"), dh0=E.to_array(dh0, "dh0"), **E.expect_grads(grads, GRAD_KEYS))
 
     def reference(d):
-        dxs, dh0, grads = lnp.rnn_backward(d["dhs"], d["cache"])
+        dxs, dh0, grads = lnp.rnn_backward(d["dhs"], d["cache"], d["dh_n"])
         return dict(dxs=dxs, dh0=dh0, **_grads_dict(grads))
 
     def mutants(d):
-        return E.mutants(SEQ_BACKWARD_MUTANTS + BACKWARD_MUTANTS, lambda **kw: _backward(d["dhs"], d["cache"], **kw))
-    return E.run(name, fn, _seq_cases(), lambda f, d: f(d["dhs"], d["cache"]), unpack, reference, mutants,
+        return E.mutants(SEQ_BACKWARD_MUTANTS + BACKWARD_MUTANTS,
+                         lambda **kw: _backward(d["dhs"], d["cache"], d["dh_n"], **kw))
+
+    def invoke(f, d):
+        return f(d["dhs"], d["cache"]) if d["dh_n"] is None else f(d["dhs"], d["cache"], d["dh_n"])
+    return E.run(name, fn, _seq_cases(), invoke, unpack, reference, mutants,
                  param_keys=PARAM_GRADS, what="dxs, dh0 and all four parameter gradients match the reference "
                  "on 3 sequences.", verbose=verbose)

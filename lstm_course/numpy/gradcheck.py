@@ -85,8 +85,8 @@ def check_sequence_gradients(model: str, T: int = 4, B: int = 2, D: int = 3, H: 
                              eps: float = EPS) -> dict:
     """Gradient-check a whole sequence function of the package in float64.
 
-    Builds random parameters, inputs and initial states, a loss ``L = Σ_t ⟨w_t, h_t⟩``
-    (plus ``⟨u, c_T⟩`` for the LSTM) with random weights ``w_t``, ``u``, runs the package's
+    Builds random parameters, inputs and initial states, a loss ``L = Σ_t ⟨w_t, h_t⟩ + ⟨u, h_n⟩``
+    (plus ``⟨u', c_n⟩`` for the LSTM) with random weights, runs the package's
     forward and backward, and compares every gradient with central differences.
 
     Args:
@@ -102,27 +102,21 @@ def check_sequence_gradients(model: str, T: int = 4, B: int = 2, D: int = 3, H: 
         raise ValueError(f"model must be 'rnn', 'lstm' or 'gru'; got {model!r}")
     rng = np.random.default_rng(seed)
     params = init[model](D, H, rng=rng)
-    arrays = dict(params, xs=rng.standard_normal((T, B, D)), h0=rng.standard_normal((B, H)))
-    w = rng.standard_normal((T, B, H))
-    if model == "lstm":
-        arrays["c0"] = rng.standard_normal((B, H))
-        u = rng.standard_normal((B, H))
+    forward = {"rnn": rnn.rnn_forward, "lstm": lstm.lstm_forward, "gru": gru.gru_forward}[model]
+    backward = {"rnn": rnn.rnn_backward, "lstm": lstm.lstm_backward, "gru": gru.gru_backward}[model]
+    states = ("h0", "c0") if model == "lstm" else ("h0",)  # the initial states, as the forward takes them
+    arrays = dict(params, xs=rng.standard_normal((T, B, D)), **{s: rng.standard_normal((B, H)) for s in states})
+    w = rng.standard_normal((T, B, H))  # L = Σ w ⊙ hs + Σ u ⊙ (final states)
+    us = [rng.standard_normal((B, H)) for _ in states]
 
-        def loss():
-            hs, (_, c_n), _ = lstm.lstm_forward(arrays["xs"], params, arrays["h0"], arrays["c0"])
-            return float(np.sum(w * hs) + np.sum(u * c_n))
+    def loss():
+        hs, final, _ = forward(arrays["xs"], params, *(arrays[s] for s in states))
+        finals = final if model == "lstm" else (final,)  # (h_n, c_n) or h_n alone
+        return float(np.sum(w * hs) + sum(np.sum(u * f) for u, f in zip(us, finals)))
 
-        _, _, cache = lstm.lstm_forward(arrays["xs"], params, arrays["h0"], arrays["c0"])
-        dxs, dh0, dc0, grads = lstm.lstm_backward(w, cache, dc_n=u)
-        analytic = dict(grads, xs=dxs, h0=dh0, c0=dc0)
-    else:
-        forward, backward = {"rnn": (rnn.rnn_forward, rnn.rnn_backward), "gru": (gru.gru_forward, gru.gru_backward)}[model]
-
-        def loss():
-            return float(np.sum(w * forward(arrays["xs"], params, arrays["h0"])[0]))
-
-        dxs, dh0, grads = backward(w, forward(arrays["xs"], params, arrays["h0"])[1])
-        analytic = dict(grads, xs=dxs, h0=dh0)
+    cache = forward(arrays["xs"], params, *(arrays[s] for s in states))[2]
+    dxs, *dstates, grads = backward(w, cache, *us)
+    analytic = dict(grads, xs=dxs, **dict(zip(states, dstates)))
     for key in params:  # the loss must see the perturbed parameter dict
         arrays[key] = params[key]
     return gradcheck(loss, arrays, analytic, eps)

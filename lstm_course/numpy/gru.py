@@ -11,6 +11,9 @@ Gate order r, z, n. The reset gate multiplies the *result* of the recurrent prod
     \mathbf{h}_t &= (1 - \mathbf{z}_t) \odot \mathbf{n}_t + \mathbf{z}_t \odot \mathbf{h}_{t-1}
 
 ``params``: ``W_ih (3H, D)``, ``W_hh (3H, H)``, ``b_ih (3H,)``, ``b_hh (3H,)``.
+
+The sequence functions are loops over the step functions and follow ``torch.nn.GRU``'s
+contract: :func:`gru_forward` returns ``(hs, h_n, cache)``; :func:`gru_backward` takes ``dh_n``.
 """
 from __future__ import annotations
 
@@ -35,52 +38,30 @@ class GRUStepCache(NamedTuple):
 
 
 class GRUCache(NamedTuple):
-    """What :func:`gru_backward` needs from :func:`gru_forward`: one step cache per time step."""
+    """What :func:`gru_backward` needs from :func:`gru_forward`: every step's cache, stacked over time."""
 
     xs: np.ndarray  # (T, B, D)
-    hs: np.ndarray  # (T, B, H)
+    hs: np.ndarray  # (T, B, H) h_1 … h_T
     h0: np.ndarray  # (B, H)
-    rzn: np.ndarray  # (T, B, 3H) activated r, z, n
-    hn: np.ndarray  # (T, B, H)
+    rs: np.ndarray  # (T, B, H)
+    zs: np.ndarray  # (T, B, H)
+    ns: np.ndarray  # (T, B, H)
+    hns: np.ndarray  # (T, B, H)
     params: dict
 
-
-def _cell(gx, h_prev, W_hhT, b_hh):
-    """The GRU's work after the input projection ``gx = W_ih x + b_ih`` (``(B, 3H)``, overwritten)."""
-    H = h_prev.shape[1]
-    gh = h_prev @ W_hhT + b_hh  # (B, 3H)
-    gx[:, : 2 * H] += gh[:, : 2 * H]
-    rz = sigmoid(gx[:, : 2 * H], out=gx[:, : 2 * H])  # (B, 2H) r, z
-    hn = gh[:, 2 * H :]  # (B, H)
-    n = gx[:, 2 * H :]
-    n += rz[:, :H] * hn
-    np.tanh(n, out=n)
-    z = rz[:, H:]
-    h = n + z * (h_prev - n)  # (1 − z) ⊙ n + z ⊙ h_prev
-    return gx, hn, h
-
-
-def _cell_backward(dh, h_prev, rzn, hn):
-    """Return ``(dgx, dgh, dh_prev_direct)`` for one step: gradients of ``W_ih x + b_ih``,
-    of ``W_hh h + b_hh`` (both ``(B, 3H)``) and of the direct ``z ⊙ h_prev`` path."""
-    H = h_prev.shape[1]
-    r, z, n = rzn[:, :H], rzn[:, H : 2 * H], rzn[:, 2 * H :]
-    dgx = np.empty_like(rzn)
-    dn = dh * (1.0 - z)
-    da_n = np.multiply(dn, 1.0 - n * n, out=dgx[:, 2 * H :])  # δ of n's pre-activation
-    np.multiply(da_n * hn, r * (1.0 - r), out=dgx[:, :H])  # δa_r
-    np.multiply(dh * (h_prev - n), z * (1.0 - z), out=dgx[:, H : 2 * H])  # δa_z
-    dgh = dgx.copy()
-    dgh[:, 2 * H :] *= r  # the reset gate scales W_hn h + b_hn
-    return dgx, dgh, dh * z
+    def step(self, t: int) -> GRUStepCache:
+        """The :class:`GRUStepCache` of step ``t`` (0-based: the step that computed ``hs[t]``)."""
+        h_prev = self.hs[t - 1] if t > 0 else self.h0
+        return GRUStepCache(self.xs[t], h_prev, self.rs[t], self.zs[t], self.ns[t], self.hns[t], self.params)
 
 
 def gru_step_forward(x, h_prev, params):
     """One GRU step for a batch.
 
     Args:
-        x: ``(B, D)``; h_prev: ``(B, H)``; params: dict ``W_ih (3H, D)``, ``W_hh (3H, H)``,
-            ``b_ih (3H,)``, ``b_hh (3H,)``.
+        x: ``(B, D)`` input ``x_t``.
+        h_prev: ``(B, H)`` hidden state ``h_{t-1}``.
+        params: dict ``W_ih (3H, D)``, ``W_hh (3H, H)``, ``b_ih (3H,)``, ``b_hh (3H,)``.
 
     Returns:
         ``(h, cache)``: ``h (B, H)`` and a :class:`GRUStepCache`.
@@ -89,80 +70,99 @@ def gru_step_forward(x, h_prev, params):
     B, D = x.shape
     H = V.check_params(params, 3, D, x.dtype, "GRU")
     h_prev = V.check_state("h_prev", h_prev, B, H, x.dtype)
-    gx = x @ params["W_ih"].T + params["b_ih"]  # (B, 3H)
-    rzn, hn, h = _cell(gx, h_prev, params["W_hh"].T, params["b_hh"])
-    return h, GRUStepCache(x, h_prev, rzn[:, :H], rzn[:, H : 2 * H], rzn[:, 2 * H :], hn, params)
+    gx = x @ params["W_ih"].T + params["b_ih"]  # (B, 3H) W_ir x + b_ir, W_iz x + b_iz, W_in x + b_in
+    gh = h_prev @ params["W_hh"].T + params["b_hh"]  # (B, 3H) the same from h_{t-1}
+    r = sigmoid(gx[:, :H] + gh[:, :H])  # reset gate
+    z = sigmoid(gx[:, H : 2 * H] + gh[:, H : 2 * H])  # update gate
+    hn = gh[:, 2 * H :]  # W_hn h_{t-1} + b_hn
+    n = np.tanh(gx[:, 2 * H :] + r * hn)  # candidate
+    h = (1 - z) * n + z * h_prev  # (B, H)
+    return h, GRUStepCache(x, h_prev, r, z, n, hn, params)
 
 
 def gru_step_backward(dh, cache):
-    """Backward pass of :func:`gru_step_forward`.
+    r"""Backward pass of :func:`gru_step_forward`.
+
+    With :math:`\delta\mathbf{h}_t` the total gradient reaching :math:`\mathbf{h}_t`:
+
+    .. math::
+
+        \delta\mathbf{n}_t = \delta\mathbf{h}_t \odot (1 - \mathbf{z}_t),\quad
+        \delta\mathbf{z}_t = \delta\mathbf{h}_t \odot (\mathbf{h}_{t-1} - \mathbf{n}_t),\quad
+        \delta\mathbf{a}^n_t = \delta\mathbf{n}_t \odot (1 - \mathbf{n}_t^2),\quad
+        \delta\mathbf{r}_t = \delta\mathbf{a}^n_t \odot (W_{hn}\mathbf{h}_{t-1} + \mathbf{b}_{hn}),
+
+    and :math:`\mathbf{h}_{t-1}` receives :math:`\delta\mathbf{h}_t \odot \mathbf{z}_t` directly
+    plus :math:`W_{hh}^\top` times the gradient of :math:`W_{hh}\mathbf{h}_{t-1} + \mathbf{b}_{hh}`,
+    whose n block is scaled by the reset gate.
+
+    Args:
+        dh: ``(B, H)`` total gradient of the loss with respect to ``h_t``.
+        cache: the :class:`GRUStepCache` of the forward step.
 
     Returns:
         ``(dx, dh_prev, grads)``: ``dx (B, D)``, ``dh_prev (B, H)`` and ``grads`` with the keys of ``params``.
     """
     V.check_cache(cache, GRUStepCache, "gru_step_backward")
     dh = V.check_upstream("dh", dh, cache.h_prev.shape, "(B, H)", cache.x.dtype)
-    rzn = np.concatenate([cache.r, cache.z, cache.n], axis=1)
-    dgx, dgh, dh_direct = _cell_backward(dh, cache.h_prev, rzn, cache.hn)
+    r, z, n, hn = cache.r, cache.z, cache.n, cache.hn
+    dn = dh * (1 - z)  # δn
+    dz = dh * (cache.h_prev - n)  # δz
+    da_n = dn * (1 - n**2)  # through tanh
+    dr = da_n * hn  # δr
+    da_r, da_z = dr * r * (1 - r), dz * z * (1 - z)  # through the sigmoids
+    dgx = np.concatenate([da_r, da_z, da_n], axis=1)  # (B, 3H) gradient of W_ih x + b_ih
+    dgh = np.concatenate([da_r, da_z, da_n * r], axis=1)  # (B, 3H) gradient of W_hh h_{t-1} + b_hh
     p = cache.params
+    dx = dgx @ p["W_ih"]  # (B, D)
+    dh_prev = dh * z + dgh @ p["W_hh"]  # (B, H) the direct path plus the path through W_hh
     grads = {"W_ih": dgx.T @ cache.x, "W_hh": dgh.T @ cache.h_prev, "b_ih": dgx.sum(0), "b_hh": dgh.sum(0)}
-    return dgx @ p["W_ih"], dh_direct + dgh @ p["W_hh"], grads
+    return dx, dh_prev, grads
 
 
 def gru_forward(xs, params, h0=None):
-    """Run a GRU over a sequence (time-major).
+    """Run a GRU over a sequence (time-major): :func:`gru_step_forward` at every step.
 
     Args:
-        xs: ``(T, B, D)``; params: as :func:`gru_step_forward`; h0: ``(B, H)`` or None for zeros.
+        xs: ``(T, B, D)`` inputs.
+        params: as :func:`gru_step_forward`.
+        h0: ``(B, H)`` initial hidden state; zeros when None.
 
     Returns:
-        ``(hs, cache)``: ``hs (T, B, H)`` and a :class:`GRUCache`.
+        ``(hs, h_n, cache)``: ``hs (T, B, H)``, the final state ``h_n (B, H)`` and a :class:`GRUCache`.
     """
     xs = V.as_float_array("xs", xs, "(T, B, D)", 3)
     T, B, D = xs.shape
     H = V.check_params(params, 3, D, xs.dtype, "GRU")
     h0 = V.check_state("h0", h0, B, H, xs.dtype)
-    gxs = (xs.reshape(T * B, D) @ params["W_ih"].T).reshape(T, B, 3 * H)  # (T, B, 3H)
-    gxs += params["b_ih"]
-    hs = np.empty((T, B, H), dtype=xs.dtype)
-    hns = np.empty((T, B, H), dtype=xs.dtype)
-    W_hhT, b_hh = np.ascontiguousarray(params["W_hh"].T), params["b_hh"]  # (H, 3H) contiguous for BLAS
+    hs, rs, zs, ns, hns = (np.empty((T, B, H), dtype=xs.dtype) for _ in range(5))
     h = h0
     for t in range(T):
-        _, hns[t], h = _cell(gxs[t], h, W_hhT, b_hh)
-        hs[t] = h
-    return hs, GRUCache(xs, hs, h0, gxs, hns, params)
+        h, step = gru_step_forward(xs[t], h, params)
+        hs[t], rs[t], zs[t], ns[t], hns[t] = h, step.r, step.z, step.n, step.hn
+    return hs, hs[-1].copy(), GRUCache(xs, hs, h0, rs, zs, ns, hns, params)
 
 
-def gru_backward(dhs, cache):
-    """Backpropagation through time for :func:`gru_forward`.
+def gru_backward(dhs, cache, dh_n=None):
+    """Backpropagation through time for :func:`gru_forward`: :func:`gru_step_backward` from ``t = T`` down to 1.
 
     Args:
-        dhs: ``(T, B, H)`` gradient with respect to every ``h_t`` (the final state's in ``dhs[-1]``).
+        dhs: ``(T, B, H)`` gradient of the loss with respect to every ``h_t`` through the outputs.
         cache: the :class:`GRUCache` of the forward pass.
+        dh_n: ``(B, H)`` gradient with respect to the final state; zeros when None.
 
     Returns:
-        ``(dxs, dh0, grads)``.
+        ``(dxs, dh0, grads)``: ``dxs (T, B, D)``, ``dh0 (B, H)`` and ``grads`` with the keys of ``params``.
     """
     V.check_cache(cache, GRUCache, "gru_backward")
     T, B, H = cache.hs.shape
-    D = cache.xs.shape[2]
-    dhs = V.check_upstream("dhs", dhs, (T, B, H), "(T, B, H)", cache.xs.dtype)
-    W_hh = cache.params["W_hh"]
-    dgxs = np.empty((T, B, 3 * H), dtype=cache.xs.dtype)
-    dghs = np.empty_like(dgxs)
-    dh = np.zeros((B, H), dtype=cache.xs.dtype)
+    dt = cache.xs.dtype
+    dhs = V.check_upstream("dhs", dhs, (T, B, H), "(T, B, H)", dt)
+    dh = V.check_upstream("dh_n", np.zeros((B, H), dt) if dh_n is None else dh_n, (B, H), "(B, H)", dt)
+    dxs = np.empty_like(cache.xs)  # (T, B, D)
+    grads = {k: np.zeros_like(cache.params[k]) for k in ("W_ih", "W_hh", "b_ih", "b_hh")}
     for t in reversed(range(T)):
-        dh = dh + dhs[t]
-        h_prev = cache.hs[t - 1] if t > 0 else cache.h0
-        dgxs[t], dghs[t], dh_direct = _cell_backward(dh, h_prev, cache.rzn[t], cache.hn[t])
-        dh = dh_direct + dghs[t] @ W_hh
-    h_prevs = np.concatenate([cache.h0[None], cache.hs[:-1]])
-    dgx2, dgh2 = dgxs.reshape(T * B, 3 * H), dghs.reshape(T * B, 3 * H)
-    grads = {
-        "W_ih": dgx2.T @ cache.xs.reshape(T * B, D),
-        "W_hh": dgh2.T @ h_prevs.reshape(T * B, H),
-        "b_ih": dgx2.sum(0),
-        "b_hh": dgh2.sum(0),
-    }
-    return (dgx2 @ cache.params["W_ih"]).reshape(T, B, D), dh, grads
+        dxs[t], dh, step_grads = gru_step_backward(dhs[t] + dh, cache.step(t))
+        for k in grads:
+            grads[k] += step_grads[k]  # shared weights: the sum over steps
+    return dxs, dh, grads

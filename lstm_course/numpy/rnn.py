@@ -19,6 +19,10 @@ Backward (``δh_t`` is the total gradient reaching ``h_t``; ``a_t`` the pre-acti
     \frac{\partial L}{\partial W_{hh}} = \sum_t \delta\mathbf{a}_t \mathbf{h}_{t-1}^\top,\quad
     \frac{\partial L}{\partial W_{ih}} = \sum_t \delta\mathbf{a}_t \mathbf{x}_t^\top,\quad
     \frac{\partial L}{\partial \mathbf{b}_{ih}} = \frac{\partial L}{\partial \mathbf{b}_{hh}} = \sum_t \delta\mathbf{a}_t.
+
+The sequence functions are loops over the step functions and follow ``torch.nn.RNN``'s
+contract: :func:`rnn_forward` returns ``(hs, h_n, cache)``, and :func:`rnn_backward` takes the
+gradient of the final state ``dh_n`` separately.
 """
 from __future__ import annotations
 
@@ -39,12 +43,17 @@ class RNNStepCache(NamedTuple):
 
 
 class RNNCache(NamedTuple):
-    """What :func:`rnn_backward` needs from :func:`rnn_forward`."""
+    """What :func:`rnn_backward` needs from :func:`rnn_forward`: every step's inputs and output."""
 
     xs: np.ndarray  # (T, B, D)
     hs: np.ndarray  # (T, B, H) h_1 … h_T
     h0: np.ndarray  # (B, H)
     params: dict
+
+    def step(self, t: int) -> RNNStepCache:
+        """The :class:`RNNStepCache` of step ``t`` (0-based: the step that computed ``hs[t]``)."""
+        h_prev = self.hs[t - 1] if t > 0 else self.h0
+        return RNNStepCache(self.xs[t], h_prev, self.hs[t], self.params)
 
 
 def rnn_step_forward(x, h_prev, params):
@@ -62,9 +71,9 @@ def rnn_step_forward(x, h_prev, params):
     B, D = x.shape
     H = V.check_params(params, 1, D, x.dtype, "RNN")
     h_prev = V.check_state("h_prev", h_prev, B, H, x.dtype)
-    a = x @ params["W_ih"].T + h_prev @ params["W_hh"].T  # (B, H)
-    a += params["b_ih"] + params["b_hh"]
-    h = np.tanh(a, out=a)
+    W_ih, W_hh = params["W_ih"], params["W_hh"]
+    b = params["b_ih"] + params["b_hh"]  # the two biases only ever appear as their sum
+    h = np.tanh(x @ W_ih.T + h_prev @ W_hh.T + b)  # (B, H)
     return h, RNNStepCache(x, h_prev, h, params)
 
 
@@ -89,7 +98,7 @@ def rnn_step_backward(dh, cache):
 
 
 def rnn_forward(xs, params, h0=None):
-    """Run a tanh RNN over a sequence (time-major).
+    """Run a tanh RNN over a sequence (time-major): :func:`rnn_step_forward` at every step.
 
     Args:
         xs: ``(T, B, D)`` inputs.
@@ -97,54 +106,41 @@ def rnn_forward(xs, params, h0=None):
         h0: ``(B, H)`` initial hidden state; zeros when None.
 
     Returns:
-        ``(hs, cache)``: ``hs (T, B, H)`` the hidden states ``h_1 … h_T`` and an :class:`RNNCache`.
+        ``(hs, h_n, cache)``: ``hs (T, B, H)`` the hidden states ``h_1 … h_T``, ``h_n (B, H)``
+        the final one (as ``torch.nn.RNN`` returns it) and an :class:`RNNCache`.
     """
     xs = V.as_float_array("xs", xs, "(T, B, D)", 3)
     T, B, D = xs.shape
     H = V.check_params(params, 1, D, xs.dtype, "RNN")
     h0 = V.check_state("h0", h0, B, H, xs.dtype)
-    hs = (xs.reshape(T * B, D) @ params["W_ih"].T).reshape(T, B, H)  # (T, B, H) input projections
-    hs += params["b_ih"] + params["b_hh"]
-    W_hhT = np.ascontiguousarray(params["W_hh"].T)  # (H, H), contiguous for BLAS with out=
-    recurrent = np.empty((B, H), dtype=xs.dtype)  # W_hh h_{t-1}, reused every step
+    hs = np.empty((T, B, H), dtype=xs.dtype)
     h = h0
     for t in range(T):
-        a = hs[t]  # (B, H) view: becomes h_t in place
-        a += np.matmul(h, W_hhT, out=recurrent)
-        h = np.tanh(a, out=a)
-    return hs, RNNCache(xs, hs, h0, params)
+        h, _ = rnn_step_forward(xs[t], h, params)
+        hs[t] = h
+    return hs, hs[-1].copy(), RNNCache(xs, hs, h0, params)
 
 
-def rnn_backward(dhs, cache):
-    """Backpropagation through time for :func:`rnn_forward`.
+def rnn_backward(dhs, cache, dh_n=None):
+    """Backpropagation through time for :func:`rnn_forward`: :func:`rnn_step_backward` from ``t = T`` down to 1.
 
     Args:
-        dhs: ``(T, B, H)`` gradient of the loss with respect to every ``h_t`` (put the
-            gradient of the final state into ``dhs[-1]``).
+        dhs: ``(T, B, H)`` gradient of the loss with respect to every ``h_t`` through the outputs.
         cache: the :class:`RNNCache` of the forward pass.
+        dh_n: ``(B, H)`` gradient with respect to the final state ``h_n``; zeros when None.
 
     Returns:
         ``(dxs, dh0, grads)``: ``dxs (T, B, D)``, ``dh0 (B, H)`` and ``grads`` with the keys of ``params``.
     """
     V.check_cache(cache, RNNCache, "rnn_backward")
     T, B, H = cache.hs.shape
-    D = cache.xs.shape[2]
     dhs = V.check_upstream("dhs", dhs, (T, B, H), "(T, B, H)", cache.xs.dtype)
-    W_hh = cache.params["W_hh"]
-    da = np.empty_like(cache.hs)  # (T, B, H) gradients of the pre-activations
-    dh = np.zeros((B, H), dtype=cache.xs.dtype)
+    dh = np.zeros((B, H), cache.xs.dtype) if dh_n is None else dh_n
+    dh = V.check_upstream("dh_n", dh, (B, H), "(B, H)", cache.xs.dtype)
+    dxs = np.empty_like(cache.xs)  # (T, B, D)
+    grads = {k: np.zeros_like(cache.params[k]) for k in ("W_ih", "W_hh", "b_ih", "b_hh")}
     for t in reversed(range(T)):
-        dh += dhs[t]
-        h = cache.hs[t]
-        np.multiply(dh, 1.0 - h * h, out=da[t])
-        dh = da[t] @ W_hh  # (B, H) gradient reaching h_{t-1}
-    h_prevs = np.concatenate([cache.h0[None], cache.hs[:-1]])  # (T, B, H)
-    da2 = da.reshape(T * B, H)
-    db = da2.sum(axis=0)
-    grads = {
-        "W_ih": da2.T @ cache.xs.reshape(T * B, D),
-        "W_hh": da2.T @ h_prevs.reshape(T * B, H),
-        "b_ih": db,
-        "b_hh": db.copy(),
-    }
-    return (da2 @ cache.params["W_ih"]).reshape(T, B, D), dh, grads
+        dxs[t], dh, step_grads = rnn_step_backward(dhs[t] + dh, cache.step(t))  # dh: on to h_{t-1}
+        for k in grads:
+            grads[k] += step_grads[k]  # shared weights: the sum over steps
+    return dxs, dh, grads

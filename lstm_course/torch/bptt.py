@@ -2,7 +2,8 @@ r"""The LSTM as a ``torch.autograd.Function`` whose backward is the book's hand-
 
 Forward runs the time loop with autograd off and keeps what backpropagation needs: the
 activated gates, the cells and their tanh. Backward is the derivation of
-:func:`lstm_course.numpy.lstm_cell.gates_backward` and :func:`lstm_course.numpy.lstm.lstm_backward`,
+:func:`lstm_course.numpy.lstm.lstm_step_backward`, with the hoisting of
+:func:`lstm_course.numpy.fast.lstm_backward`,
 arranged so that the loop over time carries only the two recurrent gradients:
 
 .. math::

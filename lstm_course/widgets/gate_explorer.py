@@ -12,7 +12,7 @@ The figure shows these seven numbers as bars (gates in (0, 1), candidate and hid
 (−1, 1), the cell state unbounded), and, beside them, the cell state over further steps if
 the gates stayed as they are: :math:`c` then approaches :math:`i g / (1 - f)`, or grows by
 :math:`i g` per step when :math:`f = 1`. The arithmetic is the package's own
-:func:`lstm_course.numpy.lstm_cell.gates_forward`.
+:func:`lstm_course.numpy.lstm_step_forward`, given the pre-activations as its bias.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ import numbers
 import numpy as np
 
 from .._validate import check_int
-from ..numpy.lstm_cell import gates_forward
+from ..numpy.lstm import lstm_step_forward
 from ..plots import COLORS, figure, label
 from ._base import interactive_figure
 
@@ -57,9 +57,11 @@ def gate_values(a_i: float, a_f: float, a_g: float, a_o: float, c_prev: float) -
         dict of floats ``i, f, g, o, c_prev, c, h``.
     """
     v = _check(dict(a_i=a_i, a_f=a_f, a_g=a_g, a_o=a_o, c_prev=c_prev))
-    a = np.array([[v["a_i"], v["a_f"], v["a_g"], v["a_o"]]])  # (1, 4H) with H = 1
-    gates, c, _, h = gates_forward(a, np.array([[v["c_prev"]]]))
-    i, f, g, o = gates[0]
+    a = np.array([v["a_i"], v["a_f"], v["a_g"], v["a_o"]])  # (4H,) with H = 1
+    zeros = np.zeros((4, 1))  # no input and no recurrence: the pre-activations are the bias alone
+    params = {"W_ih": zeros, "W_hh": zeros, "b_ih": a, "b_hh": np.zeros(4)}
+    h, c, cache = lstm_step_forward(np.zeros((1, 1)), np.zeros((1, 1)), np.array([[v["c_prev"]]]), params)
+    i, f, g, o = cache.gates[0]
     return {"i": float(i), "f": float(f), "g": float(g), "o": float(o), "c_prev": v["c_prev"],
             "c": float(c[0, 0]), "h": float(h[0, 0])}
 
