@@ -78,3 +78,21 @@ def test_glue_keeps_integers_and_non_finite_floats(monkeypatch):
     glue("m", 35200, ",.0f")  # an int is exact: its format changes nothing
     glue("inf", float("inf"), ".2f")
     assert seen["n"] == 7 and type(seen["n"]) is int and seen["m"] == 35200 and seen["inf"] == float("inf")
+
+
+def test_show_source_prints_code_without_the_docstring(capsys):
+    from lstm_course.numpy import lstm_step_forward, rnn_step_forward
+    from lstm_course.source import show_source
+
+    text = show_source(rnn_step_forward)
+    assert capsys.readouterr().out.strip() == text.strip()
+    assert text.startswith("def rnn_step_forward(x, h_prev, params):")
+    assert "h = np.tanh(x @ W_ih.T + h_prev @ W_hh.T + b)" in text
+    assert "Args:" not in text and '"""' not in text  # the docstring is gone
+    part = show_source(lstm_step_forward, start="c = f * c_prev", stop="gates =")
+    assert part.splitlines()[0].strip().startswith("c = f * c_prev + i * g")
+    assert "gates =" not in part and "h = o * tanh_c" in part
+    with pytest.raises(ValueError, match=r"no line of lstm_step_forward contains start='nowhere'"):
+        show_source(lstm_step_forward, start="nowhere")
+    with pytest.raises(TypeError, match="obj must be a function, method or class; got int"):
+        show_source(3)
