@@ -27,6 +27,7 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
+from .gate_bias import set_gate_bias
 from .text import Vocab, _check_ids, _check_int, num_windows, sample_next, tbptt_window
 
 CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
@@ -65,9 +66,7 @@ class CharLM(nn.Module):
         self.rnn = CELLS[cell](D, H)
         self.readout = nn.Linear(H, V)
         if forget_bias is not None:
-            with torch.no_grad():
-                self.rnn.bias_ih_l0[H:2 * H] = forget_bias
-                self.rnn.bias_hh_l0[H:2 * H] = 0.0
+            set_gate_bias(self.rnn, "f", forget_bias, H)
 
     def forward(self, x: torch.Tensor, state=None):
         _check_ids("x", x, 2, "(T, B)")

@@ -1,13 +1,13 @@
 """A recurrent layer plus a linear read-out, for the long-range tasks (built on torch.nn, fast)."""
 from __future__ import annotations
 
-import math
 import numbers
 
 import torch
 from torch import nn
 
 from ._validate import check_int as _check_size
+from .gate_bias import check_bias_value, set_gate_bias
 
 CELLS = ("rnn", "lstm", "gru")
 GATES = {"rnn": 1, "lstm": 4, "gru": 3}
@@ -71,16 +71,12 @@ class SequenceModel(nn.Module):
         D, H, O = (_check_size(k, v) for k, v in
                    (("input_size", input_size), ("hidden_size", hidden_size), ("output_size", output_size)))
         self._build(cell, {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cell](D, H), D, H, O)
-        for name, value, rows in (("forget_bias", forget_bias, slice(H, 2 * H)), ("input_bias", input_bias, slice(0, H))):
+        for name, value, gate in (("forget_bias", forget_bias, "f"), ("input_bias", input_bias, "i")):
             if value is None:
                 continue
             if cell != "lstm":
                 raise ValueError(f"{name} applies to cell='lstm' only; got cell={cell!r}")
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-                raise TypeError(f"{name} must be None or a finite number; got {value!r}")
-            with torch.no_grad():
-                self.rnn.bias_ih_l0[rows] = float(value)
-                self.rnn.bias_hh_l0[rows] = 0.0
+            set_gate_bias(self.rnn, gate, check_bias_value(name, value), H)
         self.forget_bias, self.input_bias = forget_bias, input_bias
 
     def _build(self, cell, layer: nn.Module, D: int, H: int, O: int) -> None:

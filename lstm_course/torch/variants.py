@@ -27,12 +27,11 @@ them at zero. :meth:`LSTMVariantMixin.num_used_parameters` counts only the weigh
 """
 from __future__ import annotations
 
-import math
-import numbers
 
 import torch
 from torch import nn
 
+from ..gate_bias import check_bias_value, set_gate_bias
 from . import _checks as C
 
 
@@ -51,9 +50,7 @@ class LSTMVariantMixin:
                 "(choose one: the CIFG or the 1997 cell without a forget gate)"
             )
         if forget_bias is not None:
-            if not isinstance(forget_bias, numbers.Real) or isinstance(forget_bias, bool) \
-                    or not math.isfinite(forget_bias):
-                raise TypeError(f"forget_bias must be None or a finite number; got {forget_bias!r}")
+            check_bias_value("forget_bias", forget_bias)
             if not self.bias:
                 raise ValueError(f"forget_bias={forget_bias} sets a bias, so it needs bias=True; got bias=False")
             if not self._own_forget_gate:
@@ -98,8 +95,7 @@ class LSTMVariantMixin:
                     if p is not None:
                         p[H : 2 * H] = 0.0
             elif self.forget_bias is not None:
-                b_ih[H : 2 * H] = self.forget_bias
-                b_hh[H : 2 * H] = 0.0
+                set_gate_bias({"b_ih": b_ih, "b_hh": b_hh}, "f", self.forget_bias, H)
 
     def num_used_parameters(self) -> int:
         """The number of parameters the equations use (the unused forget rows are not counted)."""
