@@ -35,6 +35,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from ._validate import check_int as _check_int
+from .gradients import fit_log_slope
 
 
 def _check_seconds(name: str, value) -> float:
@@ -287,7 +288,8 @@ def loglog_slope(x, y) -> float:
     r"""The slope :math:`p` of the least-squares line :math:`\log y = p \log x + q`.
 
     A quantity that grows as :math:`y \propto x^p` draws a straight line of slope :math:`p`
-    on log-log axes; the fitted slope says which power a measurement follows.
+    on log-log axes; the fitted slope says which power a measurement follows. It is
+    :func:`lstm_course.gradients.fit_log_slope` (``ln y`` against a variable) applied to ``ln x``.
 
     Args:
         x, y: sequences of positive numbers of the same length (at least two distinct ``x``).
@@ -302,5 +304,4 @@ def loglog_slope(x, y) -> float:
         raise ValueError(f"x and y must be finite and positive (logarithms are taken); got x={x_arr}, y={y_arr}")
     if np.unique(x_arr).size < 2:
         raise ValueError(f"x needs at least two distinct values to fit a slope; got {x_arr}")
-    slope, _ = np.polyfit(np.log(x_arr), np.log(y_arr), 1)
-    return float(slope)
+    return fit_log_slope(np.log(x_arr), y_arr)  # the course's one fit: ln y against a line

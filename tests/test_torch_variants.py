@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch import nn
 
+from lstm_course import convert
 from lstm_course.torch import LSTM, LSTMCell
 
 VARIANTS = {
@@ -58,9 +59,7 @@ def explicit_lstm(xs, h0, c0, p, peephole=False, coupled=False, forget_gate=True
 
 
 def _numpy_params(m):
-    s = "_l0" if isinstance(m, LSTM) else ""
-    p = {k: getattr(m, n + s).detach().numpy() for k, n in
-         (("W_ih", "weight_ih"), ("W_hh", "weight_hh"), ("b_ih", "bias_ih"), ("b_hh", "bias_hh"))}
+    p = convert.from_torch(m, dtype=next(m.parameters()).detach().numpy().dtype)
     for k, n in (("w_ci", "weight_ci"), ("w_cf", "weight_cf"), ("w_co", "weight_co")):
         if getattr(m, n) is not None:
             p[k] = getattr(m, n).detach().numpy()
