@@ -1,7 +1,10 @@
-"""Reproducibility: one call seeds every random number generator the course uses."""
+"""Reproducibility (seeding), glue for the prose, and showing the package's source in a chapter."""
 from __future__ import annotations
 
+import ast
+import inspect
 import random
+import textwrap
 from decimal import Decimal
 
 import numpy as np
@@ -79,3 +82,21 @@ def glue(name: str, value, fmt: str | None = None, display: bool = False):
         return value
     _glue(name, plain, display=display)
     return value
+
+
+def show_source(obj) -> None:
+    """Print the source of a function, method or class without its docstring.
+
+    A chapter that teaches a function shows the package's own code, so the book cannot drift from
+    what runs; the docstring (``help(obj)`` shows it) is left out so that the code stands alone.
+    Only ``obj``'s own docstring goes: the methods of a class keep theirs.
+    """
+    if not (inspect.isfunction(obj) or inspect.ismethod(obj) or inspect.isclass(obj)):
+        raise TypeError(f"show_source needs a function, method or class; got {type(obj).__name__} {obj!r}")
+    lines = inspect.getsource(obj).splitlines()
+    body = ast.parse(textwrap.dedent("\n".join(lines))).body[0].body
+    first = body[0] if body else None
+    if (isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant)
+            and isinstance(first.value.value, str)):
+        del lines[first.lineno - 1:first.end_lineno]  # ast counts lines from 1
+    print("\n".join(lines))

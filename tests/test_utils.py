@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 
-from lstm_course.utils import glue, round_to_format, seed_everything
+from lstm_course.utils import glue, round_to_format, seed_everything, show_source
 
 
 def test_seed_everything_makes_all_generators_repeat():
@@ -78,3 +78,38 @@ def test_glue_keeps_integers_and_non_finite_floats(monkeypatch):
     glue("m", 35200, ",.0f")  # an int is exact: its format changes nothing
     glue("inf", float("inf"), ".2f")
     assert seen["n"] == 7 and type(seen["n"]) is int and seen["m"] == 35200 and seen["inf"] == float("inf")
+
+
+def _documented(x):
+    """A docstring
+    on two lines."""
+    y = x + 1  # code stays
+    return y
+
+
+class _Documented:
+    """Class docstring."""
+
+    def method(self):
+        """Method docstring."""
+        return 1
+
+
+def test_show_source_prints_the_code_without_its_docstring(capsys):
+    show_source(_documented)
+    assert capsys.readouterr().out.splitlines() == [
+        "def _documented(x):", "    y = x + 1  # code stays", "    return y"]
+    show_source(_Documented)
+    out = capsys.readouterr().out
+    assert "Class docstring" not in out and '"""Method docstring."""' in out
+    show_source(_Documented().method)  # a bound method, indented in its class
+    assert capsys.readouterr().out.splitlines() == ["    def method(self):", "        return 1"]
+    show_source(seed_everything)
+    out = capsys.readouterr().out
+    assert out.startswith("def seed_everything(") and "Returns:" not in out and "random.seed(seed)" in out
+
+
+@pytest.mark.parametrize("bad", [42, "rnn_forward", np.tanh])
+def test_show_source_refuses_what_has_no_python_source(bad):
+    with pytest.raises(TypeError, match="show_source needs a function, method or class; got"):
+        show_source(bad)
