@@ -128,7 +128,15 @@ def softmax(logits):
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def _check_targets_and_mask(targets, mask, shape, K):
+def _check_cross_entropy(logits, targets, mask, reduction):
+    """Validate :func:`cross_entropy`'s arguments; return the logits, the targets (0 where masked)
+    and the mask as booleans."""
+    if reduction not in ("mean", "sum"):
+        raise ValueError(f"reduction must be 'mean' or 'sum'; got {reduction!r}")
+    if np.ndim(logits) < 1:
+        raise ValueError(f"logits must have at least one dimension (..., K); got shape {np.shape(logits)}")
+    z = V.as_float_array("logits", logits, "(..., K)", np.ndim(logits))
+    shape, K = z.shape[:-1], z.shape[-1]
     targets = np.asarray(targets)
     if targets.dtype.kind not in "iu":
         raise TypeError(f"targets must be an integer array of class indices; got dtype {targets.dtype}")
@@ -150,7 +158,7 @@ def _check_targets_and_mask(targets, mask, shape, K):
     if bad.any():
         raise ValueError(f"targets must lie in [0, K) = [0, {K}) at every unmasked step; "
                          f"got {targets[bad][:5].tolist()}")
-    return np.where(mask, targets, 0), mask
+    return z, np.where(mask, targets, 0), mask
 
 
 def cross_entropy(logits, targets, mask=None, reduction="mean"):
@@ -169,17 +177,12 @@ def cross_entropy(logits, targets, mask=None, reduction="mean"):
     Returns:
         ``(loss, cache)``: a float and a :class:`CrossEntropyCache`.
     """
-    if reduction not in ("mean", "sum"):
-        raise ValueError(f"reduction must be 'mean' or 'sum'; got {reduction!r}")
-    if np.ndim(logits) < 1:
-        raise ValueError(f"logits must have at least one dimension (..., K); got shape {np.shape(logits)}")
-    z = V.as_float_array("logits", logits, "(..., K)", np.ndim(logits))
-    targets, mask = _check_targets_and_mask(targets, mask, z.shape[:-1], z.shape[-1])
-    shifted = z - z.max(axis=-1, keepdims=True)
-    log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))  # (..., K)
-    nll = -np.take_along_axis(log_probs, targets[..., None], axis=-1)[..., 0]  # (...)
-    weights = mask / mask.sum() if reduction == "mean" else mask.astype(z.dtype)
-    weights = weights.astype(z.dtype)
+    z, targets, mask = _check_cross_entropy(logits, targets, mask, reduction)
+    shifted = z - z.max(axis=-1, keepdims=True)  # the same softmax; exp cannot overflow
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))  # (..., K) log ŷ
+    nll = -np.take_along_axis(log_probs, targets[..., None], axis=-1)[..., 0]  # (...) −log ŷ_y
+    N = mask.sum() if reduction == "mean" else 1
+    weights = (mask / N).astype(z.dtype)  # (...) m / N, zero at padded steps
     loss = float((weights * nll).sum())
     return loss, CrossEntropyCache(np.exp(log_probs), targets, weights)
 
