@@ -94,7 +94,7 @@ def additive_attention(query: torch.Tensor, keys: torch.Tensor, mask: torch.Tens
 
 
 class Encoded(NamedTuple):
-    """What the encoder hands to the decoder.
+    r"""What the encoder hands to the decoder.
 
     Attributes:
         states: ``(S, B, H)`` every encoder hidden state, zero at padded steps.
