@@ -263,3 +263,26 @@ def test_draw_attention_draws_and_refuses_bad_input():
     with pytest.raises(TypeError, match="ax must be a matplotlib Axes"):
         draw_attention(ax="axes")
     matplotlib.pyplot.close("all")
+
+
+# ----------------------------------------------------------------------------- the exercise's checker
+def test_check_attention_step_passes_the_package_and_names_mistakes():
+    from lstm_course.checks.seq2seq import ATTENTION_MISTAKES, _mutant, check_attention_step
+
+    assert check_attention_step(additive_attention, verbose=False).passed
+    for code in ATTENTION_MISTAKES:
+        def wrong(query, keys, mask, W_q, W_k, v, code=code):
+            return _mutant(code, dict(query=query, keys=keys, mask=mask, W_q=W_q, W_k=W_k, v=v))
+        result = check_attention_step(wrong, verbose=False)
+        assert not result.passed and result.code == code, (code, result.code)
+
+    def transposed(**kwargs):
+        context, weights = additive_attention(**kwargs)
+        return context, weights.T
+    assert check_attention_step(transposed, verbose=False).code == "shape"
+
+    def todo(**kwargs):
+        raise NotImplementedError
+    assert check_attention_step(todo, verbose=False).code == "not_implemented"
+    with pytest.raises(TypeError, match="fn must be a function"):
+        check_attention_step(3)
