@@ -8,7 +8,7 @@ seeded as the chapter does (``torch.manual_seed(seed)`` before building the mode
 ``train(..., seed=seed)``), so a row does not depend on the worker that ran it. The chapter reads
 the committed results (``lstm_course/data/studies/variants.json``); the command re-runs them::
 
-    python -m lstm_course.variant_study [--workers N] [--seeds K] [--out PATH]
+    python -m lstm_course.variant_study [--workers N] [--seeds K] [--lrs LR ...] [--out PATH]
 """
 from __future__ import annotations
 
@@ -43,18 +43,23 @@ VARIANTS = {  # name -> options of lstm_course.torch.LSTM (None: the GRU); Greff
 SOLVED_FRACTION = 0.01  # a run solves the task when its held-out MSE is below 1/100 of the baseline's (RMSE < 0.029)
 
 
-def variants_config(seeds: int = 6) -> dict:
+def variants_config(seeds: int = 6, lrs=(1e-2,)) -> dict:
     """The grid and its budget (JSON-ready).
 
     Args:
         seeds: the number of seeds per variant and learning rate (seeds ``0 .. seeds - 1``).
+        lrs: Adam's learning rates; the committed file has the chapter's one, ``1e-2``; a bigger
+            machine can sweep, e.g. ``--lrs 3e-3 1e-2 3e-2``.
 
     Returns:
         dict with ``variants`` (name -> options, None for the GRU), ``lrs``, ``seeds``, ``steps``,
         ``batch``, ``clip``, ``T``, ``hidden_size``, ``eval_size``, ``solved_fraction``.
     """
     seeds = check_int("seeds", seeds, minimum=1)
-    return dict(variants=dict(VARIANTS), lrs=[3e-3, 1e-2, 3e-2], seeds=list(range(seeds)), steps=400,
+    lrs = [float(lr) for lr in lrs]
+    if not lrs or not all(math.isfinite(lr) and lr > 0 for lr in lrs):
+        raise ValueError(f"lrs must be positive learning rates, at least one; got {lrs!r}")
+    return dict(variants=dict(VARIANTS), lrs=lrs, seeds=list(range(seeds)), steps=400,
                 batch=64, clip=1.0, T=T_TASK, hidden_size=H_LSTM, eval_size=256,
                 solved_fraction=SOLVED_FRACTION)
 
@@ -110,6 +115,31 @@ def run_variant(variant: str, lr: float, seed: int, *, config: dict | None = Non
                 seconds=round(time.perf_counter() - start, 1))
 
 
+def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple:
+    r"""Wilson's score interval for a success probability from ``k`` successes in ``n`` runs.
+
+    .. math::
+
+        \frac{\hat p + z^2/2n \pm z\sqrt{\hat p(1-\hat p)/n + z^2/4n^2}}{1 + z^2/n},
+        \qquad \hat p = k/n
+
+    Unlike :math:`\hat p \pm z\sqrt{\hat p(1-\hat p)/n}` it stays inside ``[0, 1]`` and is not
+    empty at ``k = 0`` or ``k = n``, which matters with a handful of seeds.
+
+    Returns:
+        ``(low, high)``; ``z = 1.96`` gives about 95 % coverage.
+    """
+    n = check_int("n", n, minimum=1)
+    k = check_int("k", k, minimum=0)
+    if k > n:
+        raise ValueError(f"k must be at most n = {n}; got {k}")
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    # at k = 0 (k = n) the bound is exactly 0 (1); computed, it can miss by a rounding error
+    return (0.0 if k == 0 else centre - half), (1.0 if k == n else centre + half)
+
+
 def variants_jobs(config: dict) -> list:
     """``(variant, lr, seed)`` for every run of the grid, variant first, then learning rate, then seed."""
     return [(v, lr, s) for v in config["variants"] for lr in config["lrs"] for s in config["seeds"]]
@@ -125,9 +155,10 @@ def main(argv: list | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m lstm_course.variant_study", description=main.__doc__)
     parser.add_argument("--workers", type=int, default=None, help="processes (default: every core)")
     parser.add_argument("--seeds", type=int, default=6, help="seeds per variant and learning rate")
+    parser.add_argument("--lrs", type=float, nargs="+", default=[1e-2], help="Adam learning rates")
     parser.add_argument("--out", default=None, help="output file (default: the shipped results file)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    config = variants_config(args.seeds)
+    config = variants_config(args.seeds, args.lrs)
     jobs = variants_jobs(config)
     workers = min(default_workers() if args.workers is None else check_int("workers", args.workers), len(jobs))
     start = time.perf_counter()
