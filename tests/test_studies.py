@@ -243,12 +243,13 @@ def test_summarize_and_choose_lr_follow_their_rules():
         for cell in CELLS:
             for seed in c["sweep"]["seeds"]:
                 rows += [row(task, cell, 3e-3, seed, None, 0.5), row(task, cell, 1e-2, seed, 200, 0.05),
-                         row(task, cell, 3e-2, seed, 100 if seed else None, 0.9)]
+                         row(task, cell, 3e-2, seed, 100 if seed == c["sweep"]["seeds"][0] else None, 0.9)]
     rows = [r for r in rows if not (r["cell"] == "rnn")] + [
         row(task, "rnn", lr, seed, None, {3e-3: 0.8, 1e-2: 0.7, 3e-2: 1.5}[lr])
         for task in c["sweep"]["tasks"] for lr in c["sweep"]["lrs"] for seed in c["sweep"]["seeds"]]
     chosen = choose_lr(rows, c)
-    assert chosen["adding"] == {"rnn": 1e-2, "lstm": 1e-2, "gru": 1e-2}  # 3 of 3 beats 2 of 3; rnn: lowest loss
+    # all seeds solved beats fewer solved faster; the RNN, solving none: the lowest loss
+    assert chosen["adding"] == {"rnn": 1e-2, "lstm": 1e-2, "gru": 1e-2}
     assert chosen["copy"] == chosen["temporal order"]
     summary = summarize([row("adding", "lstm", 1e-2, s, step, 0.1) for s, step in enumerate((100, None, 300))])
     assert (summary["k"], summary["n"], summary["median_steps"]) == (2, 3, 200.0)
