@@ -189,8 +189,8 @@ def long_range_config(full: bool = False) -> dict:
     """The study's runs and their training budget (JSON-ready: lists, not tuples).
 
     Args:
-        full: False: the committed study (sized for a 2-core machine in about a quarter of an
-            hour). True: a bigger one for a bigger machine (more lengths, seeds and updates).
+        full: False: the committed study (sized for a shared 2-core machine). True: a bigger
+            one for a bigger machine (more lengths, seeds and updates, and the 1997 task at T=500).
 
     Returns:
         dict with ``tasks``, ``cells``, ``lengths`` (task -> list of T), ``seeds``, ``max_steps``
