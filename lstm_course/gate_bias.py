@@ -1,12 +1,13 @@
-"""One initialiser for an LSTM gate's bias, for NumPy parameter dicts and torch modules alike."""
+"""One initialiser for a gate's bias (LSTM or GRU), for NumPy parameter dicts and torch modules alike."""
 from __future__ import annotations
 
 import math
 import numbers
 from typing import MutableMapping
 
-#: Row block of each LSTM gate in the stacked ``4H`` axis (PyTorch's order i, f, g, o).
-GATE_BLOCKS = {"i": 0, "f": 1, "g": 2, "o": 3}
+#: Row block of each gate in the stacked axis: the LSTM's ``4H`` (PyTorch's order i, f, g, o) and
+#: the GRU's ``3H`` (r, z, n).
+GATE_BLOCKS = {"i": 0, "f": 1, "g": 2, "o": 3, "r": 0, "z": 1, "n": 2}
 
 
 def check_bias_value(name: str, value) -> float:
@@ -17,7 +18,7 @@ def check_bias_value(name: str, value) -> float:
 
 
 def set_gate_bias(target, gate: str, value: float, hidden_size: int) -> None:
-    r"""Set one LSTM gate's total bias to exactly ``value``, in place.
+    r"""Set one gate's total bias to exactly ``value``, in place (an LSTM gate i, f, g, o or a GRU gate r, z, n).
 
     The gate's pre-activation carries two biases, :math:`\mathbf{b}_{ih}` and :math:`\mathbf{b}_{hh}`,
     which only ever appear as their sum. This puts ``value`` in the gate's rows of ``b_ih`` and
@@ -26,10 +27,10 @@ def set_gate_bias(target, gate: str, value: float, hidden_size: int) -> None:
     the negative input bias of Hochreiter and Schmidhuber, 1997).
 
     Args:
-        target: a NumPy parameter dict with ``b_ih``, ``b_hh`` of shape ``(4H,)``, or a torch module
-            with ``bias_ih``/``bias_hh`` (suffix ``_l0`` on a sequence module), e.g. ``torch.nn.LSTM``
-            or :class:`lstm_course.torch.LSTM`.
-        gate: ``"i"``, ``"f"``, ``"g"`` or ``"o"``.
+        target: a NumPy parameter dict with ``b_ih``, ``b_hh`` of shape ``(G·H,)``, or a torch module
+            with ``bias_ih``/``bias_hh`` (suffix ``_l0`` on a sequence module), e.g. ``torch.nn.LSTM``,
+            ``torch.nn.GRU`` or :class:`lstm_course.torch.LSTM`.
+        gate: ``"i"``, ``"f"``, ``"g"``, ``"o"`` (LSTM) or ``"r"``, ``"z"``, ``"n"`` (GRU).
         value: a finite number.
         hidden_size: ``H``.
     """
@@ -46,6 +47,6 @@ def set_gate_bias(target, gate: str, value: float, hidden_size: int) -> None:
     suffix = "_l0" if hasattr(target, "bias_ih_l0") else ""
     b_ih, b_hh = getattr(target, "bias_ih" + suffix, None), getattr(target, "bias_hh" + suffix, None)
     if not isinstance(b_ih, torch.Tensor) or not isinstance(b_hh, torch.Tensor):
-        raise TypeError(f"target must be a parameter dict or an LSTM module with biases; got {type(target).__name__}")
+        raise TypeError(f"target must be a parameter dict or a recurrent module with biases; got {type(target).__name__}")
     with torch.no_grad():
         b_ih[rows], b_hh[rows] = value, 0.0

@@ -1,19 +1,31 @@
 """Studies too heavy for a notebook's default run: run in parallel by a script, results shipped as JSON.
 
-A chapter reads a study's committed results (:func:`load_results`) instead of training dozens
+A chapter reads a study's committed results (:func:`load_results`) instead of training hundreds
 of models in its default run; a test re-runs a sample of the rows and checks that they agree.
 The same command re-runs the whole study, or a bigger grid, on a bigger machine::
 
     python -m lstm_course.studies long_range [--full] [--workers N] [--out PATH]
 
-The study here is the long-range grid of the experiments chapter: RNN, LSTM and GRU with
-matched parameter counts on the adding, temporal-order and copy tasks at several lengths.
-Every run is one process on one thread, seeded as in the chapter (``torch.manual_seed(seed)``
-before building the model, then ``train(..., seed=seed)``), so a row does not depend on the
-worker that ran it or on the order of the runs. It does depend on the CPU's kernels: training
-amplifies their last bits, so on another machine a loss may differ in its first digit and a
-solved step by an evaluation (tests/test_studies.py quotes the measured spread); the file's
-provenance records the machine.
+The study here is the experiments chapter's, in five sections, each a list of runs:
+
+* ``sweep``: the learning rate of each cell on each task, from a small grid (``LR_GRID``),
+  the same budget and seeds for every cell; :func:`choose_lr` picks from its rows.
+* ``grid``: RNN, LSTM and GRU with matched parameter counts on the adding, temporal-order and
+  copy tasks at several lengths and seeds, each cell at its chosen learning rate, every cell
+  with PyTorch's default initialisation (no cell gets a tuned bias).
+* ``gate bias``: the LSTM's forget-gate bias and its GRU analogue, the update-gate bias, set
+  to each value of ``GATE_BIASES`` (the ``grid`` rows are the default).
+* ``clipping``: the ``grid`` runs again without gradient clipping.
+* ``1997``: the 1997 adding experiment with the 1997 cell (no forget gate,
+  :class:`lstm_course.torch.LSTM` with ``forget_gate=False``), its initialisation and its
+  success criterion.
+
+Every run is one process on one thread, seeded (``torch.manual_seed(seed)`` before building
+the model, then ``train(..., seed=seed)``), so a row does not depend on the worker that ran it
+or on the order of the runs. It does depend on the CPU's kernels: training amplifies their
+last bits, so on another machine a loss may differ in its first digit and a solved step by an
+evaluation (tests/test_studies.py quotes the measured spread); the file's provenance records
+the machine.
 """
 from __future__ import annotations
 
@@ -38,24 +50,38 @@ from tqdm.auto import tqdm
 
 from . import __version__
 from ._validate import check_int
+from .gate_bias import check_bias_value, set_gate_bias
 from .models import CELLS, SequenceModel, count_parameters, matched_hidden_size
-from .tasks import (adding_baseline_mse, adding_problem, copy_baseline_loss, copy_task, temporal_order,
-                    temporal_order_baseline_loss)
-from .training import train
+from .torch import LSTM as LSTM1997Layer
+from .tasks import (adding_baseline_mse, adding_problem, copy_baseline_loss, copy_task,
+                    temporal_order, temporal_order_baseline_loss)
+from .training import evaluate, train
+
 
 LSTM_HIDDEN = 24  # the LSTM's hidden size; the other cells get the hidden size of the same parameter count
-LSTM_FORGET_BIAS = 3.0  # the LSTM's initial forget-gate bias (the chapter's section on the forget gate)
-LONG_RANGE_TASKS = {  # D, O, learning rate, the success rule (metric reaches target(T)) and baseline loss(T)
-    "adding": dict(make=adding_problem, D=2, O=1, lr=3e-2, metric="loss",
+LONG_RANGE_TASKS = {  # D, O, the success rule (metric reaches target(T)) and the baseline loss(T)
+    "adding": dict(make=adding_problem, D=2, O=1, metric="loss",
                    target=lambda T: adding_baseline_mse() / 10, baseline=lambda T: adding_baseline_mse()),
-    "temporal order": dict(make=temporal_order, D=8, O=4, lr=1e-2, metric="accuracy",
+    "temporal order": dict(make=temporal_order, D=8, O=4, metric="accuracy",
                            target=lambda T: 0.95, baseline=lambda T: temporal_order_baseline_loss()),
-    "copy": dict(make=copy_task, D=10, O=9, lr=1e-2, metric="loss",
+    "copy": dict(make=copy_task, D=10, O=9, metric="loss",
                  target=lambda T: copy_baseline_loss(T) / 10, baseline=copy_baseline_loss),
+}
+SECTIONS = ("sweep", "grid", "1997", "gate bias", "clipping")  # the order they run in
+LR_GRID = [3e-3, 1e-2, 3e-2]  # the learning rates of the sweep, the same for every cell
+SWEEP_TASKS = ["adding"]  # swept on the adding problem; each cell keeps its rate on every task
+GATE_BIASES = [3.0]  # LSTM: forget gate; GRU: update gate (its analogue: z -> 1 carries h)
+TASK_1997 = "adding 1997"  # the 1997 form of the adding problem (Hochreiter & Schmidhuber, experiment 4)
+CELL_1997 = "lstm1997"  # lstm_course.torch.LSTM(forget_gate=False), the 1997 cell
+PAPER_1997 = {  # Hochreiter & Schmidhuber (1997), the adding problem's table: T -> published result
+    100: dict(min_lag=50, weights=93, wrong=1, test=2560, sequences=74_000),
+    500: dict(min_lag=250, weights=93, wrong=0, test=2560, sequences=209_000),
+    1000: dict(min_lag=500, weights=93, wrong=1, test=2560, sequences=853_000),
 }
 SIGNIFICANT_DIGITS = 6  # floats in a results file; training's last digits belong to the CPU anyway
 STUDIES_DIR = pathlib.Path(__file__).resolve().parent / "data" / "studies"
-_CONFIG_KEYS = ("tasks", "cells", "lengths", "seeds", "max_steps", "lr", "batch", "clip", "eval_every", "eval_size")
+_CONFIG_KEYS = ("tasks", "cells", "lengths", "seeds", "max_steps", "batch", "clip", "eval_every", "eval_size",
+                "sweep", "gate_bias", "clipping", "repro", "lr")
 
 
 def _check_choice(name: str, value, choices) -> str:
@@ -79,45 +105,118 @@ def hidden_size(cell: str, task: str) -> int:
     return matched_hidden_size(cell, spec["D"], spec["O"], budget)
 
 
-def make_model(cell: str, task: str, seed: int) -> SequenceModel:
-    """A fresh, untrained model of the grid, initialised as the chapter does.
+def set_keep_gate_bias(model: SequenceModel, value: float) -> SequenceModel:
+    r"""Set the total bias of the gate that decides how much of the old state a cell keeps.
+
+    LSTM: the forget gate, rows ``H:2H`` in the order i, f, g, o, so that
+    :math:`\mathbf{f} \approx \sigma(b)` at the start. GRU: the update gate, rows ``H:2H`` in
+    the order r, z, n; since :math:`\vh_t = (1 - \mathbf{z}_t)\odot\mathbf{n}_t + \mathbf{z}_t\odot\vh_{t-1}`,
+    :math:`\mathbf{z} \approx \sigma(b)` is the share of the old state carried, the GRU's forget
+    gate. ``bias_ih`` is set to ``value`` and ``bias_hh`` to 0 in those rows.
+
+    Args:
+        model: a :class:`SequenceModel` with ``cell`` ``"lstm"`` or ``"gru"`` (changed in place).
+        value: the bias, a finite number.
+
+    Returns:
+        ``model``.
+    """
+    if not isinstance(model, SequenceModel) or model.cell not in ("lstm", "gru"):
+        raise ValueError(f"model must be a SequenceModel with cell 'lstm' or 'gru'; got "
+                         f"{getattr(model, 'cell', type(model).__name__)!r}")
+    set_gate_bias(model.rnn, {"lstm": "f", "gru": "z"}[model.cell], check_bias_value("value", value),
+                  model.hidden_size)
+    return model
+
+
+def make_model(cell: str, task: str, seed: int, gate_bias: float | None = None) -> SequenceModel:
+    """A fresh, untrained model of the grid.
 
     Args:
         cell: ``"rnn"``, ``"lstm"`` or ``"gru"``. task: a key of ``LONG_RANGE_TASKS``.
         seed: ``torch.manual_seed(seed)`` is called just before the model is built.
+        gate_bias: None: PyTorch's default initialisation, the same rule for every cell (the
+            ``grid``); a number: :func:`set_keep_gate_bias` afterwards (the ``gate bias`` section).
 
     Returns:
-        A :class:`SequenceModel` with :func:`hidden_size` units; the LSTM's forget-gate bias
-        starts at ``LSTM_FORGET_BIAS``, the other biases and weights at PyTorch's defaults.
+        A :class:`SequenceModel` with :func:`hidden_size` units.
     """
     H = hidden_size(cell, task)
     spec = LONG_RANGE_TASKS[task]
     torch.manual_seed(check_int("seed", seed, minimum=0))
-    return SequenceModel(cell, spec["D"], H, spec["O"], forget_bias=LSTM_FORGET_BIAS if cell == "lstm" else None)
+    model = SequenceModel(cell, spec["D"], H, spec["O"])
+    return model if gate_bias is None else set_keep_gate_bias(model, gate_bias)
+
+
+def make_model_1997(seed: int, hidden: int = 4, init_range: float = 0.1,
+                    input_biases=(-3.0, -3.0, -6.0, -6.0)) -> SequenceModel:
+    r"""The network of Hochreiter & Schmidhuber's adding experiment, as near as the package's cell allows.
+
+    :class:`lstm_course.torch.LSTM` with ``forget_gate=False``
+    (:math:`\vc_t = \vc_{t-1} + \vi_t\odot\vg_t`), ``hidden`` memory cells (the paper: two
+    blocks of two cells), every weight and bias from :math:`U(-r, r)` with ``r = init_range``
+    (the paper's 0.1), then the input gates' biases set to ``input_biases`` (the paper: -3 for
+    the first block, -6 for the second), and a linear read-out of the cells' outputs.
+
+    Args:
+        seed: ``torch.manual_seed(seed)`` before the model is built.
+        hidden: number of memory cells. init_range: ``r``.
+        input_biases: one input-gate bias per cell (``hidden`` numbers).
+
+    Returns:
+        A :class:`SequenceModel` (``cell`` None, built with :meth:`SequenceModel.from_layer`).
+    """
+    hidden = check_int("hidden", hidden)
+    if len(input_biases) != hidden:
+        raise ValueError(f"input_biases must have one value per cell ({hidden}); got {list(input_biases)}")
+    torch.manual_seed(check_int("seed", seed, minimum=0))
+    layer = LSTM1997Layer(2, hidden, forget_gate=False)
+    model = SequenceModel.from_layer(layer, 1)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.uniform_(-init_range, init_range)
+        for p in (layer.weight_ih_l0, layer.weight_hh_l0, layer.bias_ih_l0, layer.bias_hh_l0):
+            p[hidden : 2 * hidden] = 0.0  # the unused forget rows stay zero (see lstm_course.torch.variants)
+        layer.bias_ih_l0[:hidden] = torch.tensor([float(b) for b in input_biases])
+        layer.bias_hh_l0[:hidden] = 0.0
+    return model
 
 
 def long_range_config(full: bool = False) -> dict:
-    """The long-range grid and its training budget (JSON-ready: lists, not tuples).
+    """The study's runs and their training budget (JSON-ready: lists, not tuples).
 
     Args:
-        full: False: the chapter's default run (lengths 50, 100, 200; seed 0; 500 updates, 100
-            for copy). True: the chapter's ``FULL=1`` run (length 500 too, seeds 0-2, 5000 updates).
+        full: False: the committed study (sized for a shared 2-core machine). True: a bigger
+            one for a bigger machine (more lengths, seeds and updates, and the 1997 task at T=500).
 
     Returns:
-        dict with ``tasks``, ``cells``, ``lengths``, ``seeds`` (the grid), ``max_steps`` and
-        ``lr`` (task -> value), ``batch``, ``clip`` (global norm), ``eval_every``, ``eval_size``.
+        dict with ``tasks``, ``cells``, ``lengths`` (task -> list of T), ``seeds``, ``max_steps``
+        (task -> updates), ``batch``, ``clip`` (global norm), ``eval_every``, ``eval_size``, and
+        the sections' settings: ``sweep`` (tasks, T, lrs, seeds), ``gate_bias`` (task, T, cells,
+        biases), ``clipping`` (task, T, cells), ``repro`` (the 1997 runs) and ``lr`` (None until
+        :func:`choose_lr` has read the sweep; then task -> cell -> learning rate).
     """
     if not isinstance(full, bool):
         raise TypeError(f"full must be a bool; got {type(full).__name__} {full!r}")
-    return dict(tasks=list(LONG_RANGE_TASKS), cells=list(CELLS),
-                lengths=[50, 100, 200, 500] if full else [50, 100, 200], seeds=[0, 1, 2] if full else [0],
-                max_steps={task: 5000 for task in LONG_RANGE_TASKS} if full else
-                {"adding": 500, "temporal order": 500, "copy": 100},
-                lr={task: spec["lr"] for task, spec in LONG_RANGE_TASKS.items()},
-                batch=32, clip=1.0, eval_every=25, eval_size=256)
+    return dict(
+        tasks=list(LONG_RANGE_TASKS), cells=list(CELLS),
+        lengths={"adding": [50, 100, 200, 500] if full else [50, 100],
+                 "temporal order": [50, 100, 200, 500] if full else [50],
+                 "copy": [50, 100] if full else [50]},
+        seeds=list(range(10 if full else 5)),
+        max_steps={"adding": 3000, "temporal order": 3000, "copy": 10000} if full else
+        {"adding": 500, "temporal order": 500, "copy": 300},
+        batch=32, clip=1.0, eval_every=25, eval_size=256,
+        sweep=dict(tasks=list(SWEEP_TASKS), T=100 if full else 50, lrs=list(LR_GRID), seeds=[100, 101, 102] if full else [100, 101]),
+        gate_bias=dict(task="adding", T=100, cells=["lstm", "gru"], biases=list(GATE_BIASES)),
+        clipping=dict(task="adding", T=50, cells=["lstm", "gru"]),
+        repro=dict(seeds={"100": [0, 1, 2, 3, 4], "500": [0, 1, 2, 3, 4]} if full else {"100": [0, 1, 2, 3, 4]},
+                   max_steps={"100": 1500, "500": 6000} if full else {"100": 1000}, lr=3e-2, hidden=4,
+                   init_range=0.1, input_biases=[-3.0, -3.0, -6.0, -6.0], eval_size=512, test_size=2560),
+        lr=None)
 
 
-def _check_config(config) -> dict:
+def _check_config(config, need_lr: bool = False) -> dict:
     if not isinstance(config, dict):
         raise TypeError(f"config must be a dict like long_range_config(); got {type(config).__name__}")
     if set(config) != set(_CONFIG_KEYS):
@@ -125,63 +224,188 @@ def _check_config(config) -> dict:
     for name, known in (("tasks", tuple(LONG_RANGE_TASKS)), ("cells", CELLS)):
         if not set(config[name]) <= set(known):
             raise ValueError(f"config[{name!r}] must be drawn from {known}; got {config[name]!r}")
+    if need_lr and config["lr"] is None:
+        raise ValueError("config['lr'] is None: run the sweep and set it with choose_lr(sweep rows) first")
     return config
 
 
-def long_range_jobs(config: dict | None = None) -> list:
-    """The grid's runs, in the chapter's order: task, then length, then cell, then seed.
+def study_jobs(config: dict, section: str) -> list:
+    """One section's runs, as ``(section, task, cell, T, seed, setting)`` tuples for :func:`run_job`.
 
-    Args:
-        config: as :func:`long_range_config` returns it (None: the default one).
+    ``setting`` is the learning rate (``sweep``), the gate bias (``gate bias``) or None.
+    Order: task, then length, then cell, then setting, then seed.
+    """
+    c = _check_config(config)
+    _check_choice("section", section, SECTIONS)
+    if section == "sweep":
+        s = c["sweep"]
+        return [(section, task, cell, s["T"], seed, lr) for task in s["tasks"] for cell in c["cells"]
+                for lr in s["lrs"] for seed in s["seeds"]]
+    if section == "grid":
+        return [(section, task, cell, T, seed, None) for task in c["tasks"] for T in c["lengths"][task]
+                for cell in c["cells"] for seed in c["seeds"]]
+    if section == "gate bias":
+        g = c["gate_bias"]
+        return [(section, g["task"], cell, g["T"], seed, b) for cell in g["cells"] for b in g["biases"]
+                for seed in c["seeds"]]
+    if section == "clipping":
+        g = c["clipping"]
+        return [(section, g["task"], cell, g["T"], seed, None) for cell in g["cells"] for seed in c["seeds"]]
+    r = c["repro"]
+    return [(section, TASK_1997, CELL_1997, int(T), seed, None) for T, seeds in r["seeds"].items() for seed in seeds]
+
+
+def choose_lr(sweep_rows: list, config: dict) -> dict:
+    """Each cell's learning rate on each task, from the ``sweep`` rows.
+
+    The rule, the same for every cell: the most runs solved; among equals, the smallest median
+    number of updates to solve; if none solved, the smallest median final loss relative to the
+    baseline. A task that was not swept takes each cell's rate from the first swept task.
 
     Returns:
-        A list of ``(task, cell, T, seed)`` tuples, the arguments of :func:`run_long_range`.
+        ``{task: {cell: lr}}`` for every task and cell of ``config``.
     """
-    c = _check_config(long_range_config() if config is None else config)
-    return [(task, cell, T, seed) for task in c["tasks"] for T in c["lengths"] for cell in c["cells"]
-            for seed in c["seeds"]]
+    c = _check_config(config)
+    chosen = {}
+    for task in c["sweep"]["tasks"]:
+        chosen[task] = {}
+        for cell in c["cells"]:
+            def score(lr):
+                runs = [r for r in sweep_rows if (r["task"], r["cell"], r["lr"]) == (task, cell, lr)]
+                if not runs:
+                    raise ValueError(f"no sweep rows for {task}, {cell}, lr {lr}")
+                steps = [r["solved_step"] for r in runs if r["solved"]]
+                rel = [r["relative_loss"] if r["relative_loss"] is not None else math.inf for r in runs]
+                return (-len(steps), float(np.median(steps)) if steps else 0.0, float(np.median(rel)))
+            chosen[task][cell] = min(c["sweep"]["lrs"], key=score)
+    for task in c["tasks"]:
+        if task not in chosen:
+            chosen[task] = dict(chosen[c["sweep"]["tasks"][0]])
+    return chosen
 
 
-def run_long_range(task: str, cell: str, T: int, seed: int, *, config: dict | None = None,
-                   return_model: bool = False):
-    """Train one model of the long-range grid, exactly as the experiments chapter does.
+def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple:
+    r"""The Wilson score interval for a success probability from ``k`` successes in ``n`` trials.
+
+    .. math:: \frac{\hat p + \frac{z^2}{2n} \pm z\sqrt{\frac{\hat p(1-\hat p)}{n} + \frac{z^2}{4n^2}}}{1 + z^2/n},
+        \qquad \hat p = k/n
+
+    (z = 1.96: 95 %). Unlike :math:`\hat p \pm z\sqrt{\hat p(1-\hat p)/n}` it stays inside [0, 1]
+    and is not empty at ``k = 0`` or ``k = n``.
+
+    Returns:
+        ``(low, high)``, floats in [0, 1].
+    """
+    n, k = check_int("n", n), check_int("k", k, minimum=0)
+    if k > n:
+        raise ValueError(f"k must be at most n = {n}; got {k}")
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def summarize(rows: list) -> dict:
+    """Solved fraction, median updates to solve and Wilson interval of a group of runs.
+
+    Returns:
+        dict with ``k`` (solved), ``n`` (runs), ``median_steps`` (of the solved runs, None if
+        none), ``wilson`` ``(low, high)``, ``median_relative_loss`` (final loss / baseline,
+        over all runs).
+    """
+    if not rows:
+        raise ValueError("rows must hold at least one run; got none")
+    steps = [r["solved_step"] for r in rows if r["solved"]]
+    rel = [r["relative_loss"] for r in rows if r["relative_loss"] is not None]
+    return dict(k=len(steps), n=len(rows), median_steps=float(np.median(steps)) if steps else None,
+                wilson=wilson_interval(len(steps), len(rows)),
+                median_relative_loss=float(np.median(rel)) if rel else None)
+
+
+def _grad_summary(grad_norm: list, clip) -> dict:
+    norms = np.asarray(grad_norm, dtype=float)
+    threshold = 1.0 if clip is None else clip
+    return dict(clipped_fraction=float((norms > threshold).mean()) if norms.size else None,
+                grad_norm_median=float(np.median(norms)) if norms.size else None,
+                grad_norm_max=float(norms.max()) if norms.size else None)
+
+
+def run_job(section: str, task: str, cell: str, T: int, seed: int, setting=None, *, config: dict,
+            return_model: bool = False):
+    """Train one run of the study.
 
     Args:
-        task: a key of ``LONG_RANGE_TASKS``. cell: ``"rnn"``, ``"lstm"`` or ``"gru"``.
+        section: one of ``SECTIONS``. task: a key of ``LONG_RANGE_TASKS`` (``TASK_1997`` for
+            ``1997``). cell: ``"rnn"``, ``"lstm"``, ``"gru"`` (``CELL_1997`` for ``1997``).
         T: the sequence length (``>= 10``). seed: the model's and the batches' seed (``>= 0``).
-        config: the budget, as :func:`long_range_config` returns it (None: the default one).
-        return_model: also return the trained model and its training
-            :class:`~lstm_course.training.History` (per-step losses and gradient norms).
+        setting: the learning rate (``sweep``), the gate bias (``gate bias``), else None.
+        config: as :func:`long_range_config` returns it, with ``lr`` set (except for ``sweep``
+            and ``1997``).
+        return_model: also return the trained model and its
+            :class:`~lstm_course.training.History`.
 
     Returns:
-        The row, a dict: ``task, cell, T, seed, lr, hidden_size, parameters``; ``solved``
-        (the held-out metric reached ``target(T)``), ``solved_step`` (updates done then, or
-        None), ``updates``, ``diverged``, ``final_eval_loss``, ``relative_loss`` (final loss /
-        ``baseline(T)``, None when there was no evaluation), ``eval_step``, ``eval_loss``,
-        ``eval_accuracy`` (lists, one entry per held-out evaluation), ``seconds`` (this run's
-        wall time). With ``return_model``, ``(row, model, history)``.
+        The row, a dict: the job's fields (``section, task, cell, T, seed, setting``), ``lr``,
+        ``clip``, ``hidden_size``, ``parameters``, ``solved``, ``solved_step``, ``updates``,
+        ``sequences`` (updates x batch), ``diverged``, ``final_eval_loss``, ``relative_loss``
+        (final loss / baseline), ``eval_step``, ``eval_loss``, ``eval_accuracy`` (one entry per
+        held-out evaluation), ``clipped_fraction`` (share of updates whose gradient norm
+        exceeded the clipping threshold, or 1 without clipping), ``grad_norm_median``,
+        ``grad_norm_max``, ``test_wrong`` (``1997``: wrong answers on ``test_size`` fresh
+        sequences, else None), ``seconds``. With ``return_model``, ``(row, model, history)``.
     """
-    c = _check_config(long_range_config() if config is None else config)
-    _check_choice("task", task, c["tasks"])
-    _check_choice("cell", cell, c["cells"])
+    _check_choice("section", section, SECTIONS)
+    c = _check_config(config, need_lr=section not in ("sweep", "1997"))
     T, seed = check_int("T", T, minimum=10), check_int("seed", seed, minimum=0)
     if not isinstance(return_model, bool):
         raise TypeError(f"return_model must be a bool; got {type(return_model).__name__} {return_model!r}")
-    spec, lr = LONG_RANGE_TASKS[task], c["lr"][task]
     start = time.perf_counter()
-    model = make_model(cell, task, seed)
-    history = train(model, functools.partial(spec["make"], T=T), steps=c["max_steps"][task],
-                    batch_size=c["batch"], lr=lr, clip=c["clip"], target=spec["target"](T),
-                    target_metric=spec["metric"], eval_every=c["eval_every"], eval_size=c["eval_size"],
+    clip, eval_size, test_wrong = c["clip"], c["eval_size"], None
+    if section == "1997":
+        _check_choice("task", task, (TASK_1997,))
+        _check_choice("cell", cell, (CELL_1997,))
+        r = c["repro"]
+        if str(T) not in r["max_steps"]:
+            raise ValueError(f"T must be one of the 1997 lengths {list(r['max_steps'])}; got {T}")
+        lr, steps, eval_size = r["lr"], r["max_steps"][str(T)], r["eval_size"]
+        model = make_model_1997(seed, r["hidden"], r["init_range"], r["input_biases"])
+        make, metric, target = functools.partial(adding_problem, form="1997"), "accuracy", 1.0
+        baseline = adding_baseline_mse("1997")
+    else:
+        _check_choice("task", task, c["tasks"])
+        _check_choice("cell", cell, c["cells"])
+        spec = LONG_RANGE_TASKS[task]
+        lr = setting if section == "sweep" else c["lr"][task][cell]
+        if section == "sweep" and (isinstance(lr, bool) or not isinstance(lr, (int, float)) or lr <= 0):
+            raise ValueError(f"setting must be a positive learning rate in the sweep; got {setting!r}")
+        gate_bias = setting if section == "gate bias" else None
+        if section == "gate bias" and cell == "rnn":
+            raise ValueError("the gate-bias section applies to cell 'lstm' or 'gru'; got 'rnn'")
+        clip = None if section == "clipping" else clip
+        steps = c["max_steps"][task]
+        model = make_model(cell, task, seed, gate_bias)
+        make, metric, target, baseline = spec["make"], spec["metric"], spec["target"](T), spec["baseline"](T)
+    history = train(model, functools.partial(make, T=T), steps=steps, batch_size=c["batch"], lr=lr, clip=clip,
+                    target=target, target_metric=metric, eval_every=c["eval_every"], eval_size=eval_size,
                     seed=seed, progress=False)
+    if section == "1997":
+        test = adding_problem(r["test_size"], T, form="1997", seed=1997 + T)  # never used in training
+        test_wrong = round((1 - evaluate(model, test)[1]) * r["test_size"])
     final = history.final_eval_loss if math.isfinite(history.final_eval_loss) else None
-    row = dict(task=task, cell=cell, T=T, seed=seed, lr=lr, hidden_size=model.hidden_size,
-               parameters=model.num_parameters(), solved=history.solved, solved_step=history.solved_step,
-               updates=len(history.step), diverged=history.diverged, final_eval_loss=final,
-               relative_loss=None if final is None else final / spec["baseline"](T),
+    row = dict(section=section, task=task, cell=cell, T=T, seed=seed, setting=setting, lr=lr, clip=clip,
+               hidden_size=model.hidden_size, parameters=model.num_parameters(), solved=history.solved,
+               solved_step=history.solved_step, updates=len(history.step), sequences=history.sequences_seen,
+               diverged=history.diverged, final_eval_loss=final,
+               relative_loss=None if final is None else final / baseline,
                eval_step=list(history.eval_step), eval_loss=list(history.eval_loss),
-               eval_accuracy=list(history.eval_accuracy), seconds=round(time.perf_counter() - start, 1))
+               eval_accuracy=list(history.eval_accuracy), **_grad_summary(history.grad_norm, clip),
+               test_wrong=test_wrong, seconds=round(time.perf_counter() - start, 1))
     return (row, model, history) if return_model else row
+
+
+def row_key(row: dict) -> tuple:
+    """``(section, task, cell, T, seed, setting)``: the job that made ``row``."""
+    return row["section"], row["task"], row["cell"], row["T"], row["seed"], row["setting"]
 
 
 def _one_thread() -> None:
@@ -206,7 +430,7 @@ def run_parallel(fn, jobs, workers: int | None = None, desc: str = "runs") -> li
 
     Args:
         fn: a function importable by name (defined at a module's top level, so it can be sent
-            to another process), e.g. :func:`run_long_range`.
+            to another process), e.g. :func:`run_job`.
         jobs: a list of argument tuples.
         workers: number of processes; None: :func:`default_workers`; 1 runs in this process
             (on one torch thread, restored afterwards).
@@ -326,30 +550,48 @@ def load_results(name: str) -> dict:
     return json.loads(resource.read_text(encoding="utf-8"))
 
 
+def _run_section(config: dict, section: str, workers: int) -> list:
+    jobs = study_jobs(config, section)
+    if not jobs:
+        return []
+    # the costliest runs first (updates x length), so that no long run is left alone at the end
+    def cost(job):
+        task, T = job[1], job[3]
+        steps = config["repro"]["max_steps"][str(T)] * 4 if job[0] == "1997" else config["max_steps"][task]
+        return steps * T * (3 if job[2] == "gru" else 1)
+    order = sorted(range(len(jobs)), key=lambda i: -cost(jobs[i]))
+    done = run_parallel(functools.partial(run_job, config=config), [jobs[i] for i in order], workers,
+                        desc=f"{section} runs")
+    return [row for _, row in sorted(zip(order, done), key=lambda pair: pair[0])]  # back in job order
+
+
 def main(argv: list | None = None) -> None:
     """The command line: run a study in parallel and write its results file."""
     parser = argparse.ArgumentParser(prog="python -m lstm_course.studies", description=main.__doc__)
     parser.add_argument("study", choices=["long_range"])
-    parser.add_argument("--full", action="store_true", help="the FULL=1 grid (more lengths, seeds, updates)")
+    parser.add_argument("--full", action="store_true", help="the bigger study (more lengths, seeds, updates)")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: every core)")
     parser.add_argument("--out", default=None, help="output file (default: the shipped results file)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     config = long_range_config(args.full)
-    jobs = long_range_jobs(config)
-    # the costliest runs first (updates x length), so that no long run is left alone at the end
-    order = sorted(range(len(jobs)), key=lambda i: -config["max_steps"][jobs[i][0]] * jobs[i][2])
-    workers = min(default_workers() if args.workers is None else check_int("workers", args.workers), len(jobs))
+    workers = default_workers() if args.workers is None else check_int("workers", args.workers)
     start = time.perf_counter()
-    done = run_parallel(functools.partial(run_long_range, config=config), [jobs[i] for i in order], workers,
-                        desc=f"{args.study} runs")
-    wall = time.perf_counter() - start
-    rows = [row for _, row in sorted(zip(order, done), key=lambda pair: pair[0])]  # back in grid order
+    rows = _run_section(config, "sweep", workers)  # first the sweep, which sets the learning rates
+    config["lr"] = choose_lr(rows, config)
     command = "python -m lstm_course.studies " + " ".join(sys.argv[1:] if argv is None else argv)
-    name = args.study + ("_full" if args.full else "")  # the FULL grid never overwrites the default one
-    path = save_results(name, rows, config, args.out, command=command, wall_time=wall, workers=workers)
+    name = args.study + ("_full" if args.full else "")  # the bigger study never overwrites the default one
+    for section in SECTIONS[1:]:
+        rows += _run_section(config, section, workers)
+        # written after every section, so that an interrupted study keeps what it finished
+        wall = time.perf_counter() - start
+        path = save_results(name, rows, config, args.out, command=command, wall_time=wall, workers=workers)
     for task in config["tasks"]:
-        solved = {c: [r["solved"] for r in rows if (r["task"], r["cell"]) == (task, c)] for c in config["cells"]}
-        print(f"{task:15s} solved: " + ", ".join(f"{c.upper()} {sum(s)}/{len(s)}" for c, s in solved.items()))
+        print(f"{task:15s} lr: " + ", ".join(f"{c.upper()} {config['lr'][task][c]:g}" for c in config["cells"]))
+        grid = [r for r in rows if r["section"] == "grid" and r["task"] == task]
+        for T in config["lengths"][task]:
+            print(f"  T = {T:4d} solved: " + ", ".join(
+                f"{c.upper()} {sum(r['solved'] for r in grid if (r['cell'], r['T']) == (c, T))}/{len(config['seeds'])}"
+                for c in config["cells"]))
     print(f"{len(rows)} runs in {wall:.0f} s on {workers} workers; wrote {path}")
 
 

@@ -115,31 +115,6 @@ def run_variant(variant: str, lr: float, seed: int, *, config: dict | None = Non
                 seconds=round(time.perf_counter() - start, 1))
 
 
-def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple:
-    r"""Wilson's score interval for a success probability from ``k`` successes in ``n`` runs.
-
-    .. math::
-
-        \frac{\hat p + z^2/2n \pm z\sqrt{\hat p(1-\hat p)/n + z^2/4n^2}}{1 + z^2/n},
-        \qquad \hat p = k/n
-
-    Unlike :math:`\hat p \pm z\sqrt{\hat p(1-\hat p)/n}` it stays inside ``[0, 1]`` and is not
-    empty at ``k = 0`` or ``k = n``, which matters with a handful of seeds.
-
-    Returns:
-        ``(low, high)``; ``z = 1.96`` gives about 95 % coverage.
-    """
-    n = check_int("n", n, minimum=1)
-    k = check_int("k", k, minimum=0)
-    if k > n:
-        raise ValueError(f"k must be at most n = {n}; got {k}")
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
-    # at k = 0 (k = n) the bound is exactly 0 (1); computed, it can miss by a rounding error
-    return (0.0 if k == 0 else centre - half), (1.0 if k == n else centre + half)
-
-
 def variants_jobs(config: dict) -> list:
     """``(variant, lr, seed)`` for every run of the grid, variant first, then learning rate, then seed."""
     return [(v, lr, s) for v in config["variants"] for lr in config["lrs"] for s in config["seeds"]]

@@ -7,7 +7,7 @@ import torch
 from lstm_course import studies
 from lstm_course.tasks import last_marked_baseline_mse
 from lstm_course.variant_study import (VARIANTS, load_variants, make_model, run_variant, used_parameters,
-                                       variants_config, variants_jobs, wilson_interval)
+                                       variants_config, variants_jobs)
 
 # The re-run sample, chosen by cost and not by outcome: seed 0 at the middle learning rate for the
 # standard LSTM and for the variant the chapter's main claim is about (no forget gate); about 10 s
@@ -79,17 +79,3 @@ def test_bad_input_is_refused():
         run_variant("GRU", -1.0, 0)
     with pytest.raises(ValueError, match="seed"):
         make_model("GRU", -1)
-
-
-def test_wilson_interval_known_values():
-    # 0/6 and 6/6: one-sided, nonempty; 3/6 symmetric about 1/2; a textbook value for 1/10
-    low, high = wilson_interval(0, 6)
-    assert low == 0.0 and abs(high - 0.3903) < 1e-4
-    low, high = wilson_interval(6, 6)
-    assert high == 1.0 and abs(low - 0.6097) < 1e-4
-    low, high = wilson_interval(3, 6)
-    assert abs(low + high - 1) < 1e-12
-    low, high = wilson_interval(1, 10)
-    assert abs(low - 0.0179) < 1e-4 and abs(high - 0.4042) < 1e-4
-    with pytest.raises(ValueError, match="k must be at most n = 5; got 6"):
-        wilson_interval(6, 5)

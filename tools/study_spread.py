@@ -26,8 +26,9 @@ from output_spread import PROFILES  # noqa: E402  (the kernel profiles of the no
 CHILD = """
 import json, sys, time, torch
 torch.set_num_threads(int(sys.argv[1]))
-from lstm_course.studies import run_long_range
-rows = [run_long_range(*job) for job in json.loads(sys.argv[2])]
+from lstm_course.studies import load_results, run_job
+config = load_results("long_range")["config"]
+rows = [run_job(*job, config=config) for job in json.loads(sys.argv[2])]
 print(json.dumps(rows))
 """
 
@@ -44,16 +45,16 @@ def run_profile(env: dict, jobs: list) -> list:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", choices=["sample", "all"], default="sample",
-                        help="the test's sample (default) or every row of the default grid")
+                        help="the test's sample (default) or every row of the study")
     parser.add_argument("--profile", action="append", choices=list(PROFILES),
                         help="a profile to run (repeat for several; default: all)")
     parser.add_argument("--out", default=None, help="also write every profile's rows to this JSON file")
     args = parser.parse_args()
-    from lstm_course.studies import load_results, long_range_jobs
+    from lstm_course.studies import load_results, row_key
     from test_studies import SAMPLE
 
-    committed = {(r["task"], r["cell"], r["T"], r["seed"]): r for r in load_results("long_range")["rows"]}
-    jobs = [list(job) for job in (SAMPLE if args.rows == "sample" else long_range_jobs())]
+    committed = {row_key(r): r for r in load_results("long_range")["rows"]}
+    jobs = [list(job) for job in (SAMPLE if args.rows == "sample" else committed)]
     found = {}
     for name in args.profile or PROFILES:
         found[name] = run_profile(PROFILES[name], jobs)
