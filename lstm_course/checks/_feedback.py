@@ -13,7 +13,7 @@ MESSAGES = {
                "Read the last line of the traceback above the check, or call your function on small arrays "
                "and print the shape of every intermediate result."),
     "bad_return": ("{problem}", "{hint}"),
-    "delegated": ("no credit: your code calls the package's {function}, which computes the answer this "
+    "delegated": ("no credit: your code calls {function}, which computes the answer this "
                   "exercise asks you to write.",
                   "Write the computation yourself, with NumPy or torch operations (or your own functions from "
                   "earlier in the lab); the check runs your code with the package's answers switched off."),
