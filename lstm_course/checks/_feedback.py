@@ -39,6 +39,38 @@ MESSAGES = {
                            "pair of mistakes fits; the candidates:",
                            "Fix the one you recognise and run the check again: with one mistake left, the "
                            "diagnosis is exact."),
+    # -- the GRU ----------------------------------------------------------------------------
+    "reset_before_W_hh": ("your candidate applies the reset gate before W_hn: tanh(W_in x + W_hn (r ⊙ h_prev) + …) "
+                          "(the form of Cho et al. 2014).",
+                          "This course, like torch.nn.GRU and cuDNN, applies r after the product: "
+                          "n = tanh(W_in x + b_in + r ⊙ (W_hn h_prev + b_hn))."),
+    "reset_without_bias": ("your reset gate multiplies W_hn h_prev but not its bias b_hn.",
+                           "r scales the whole recurrent term, bias included: r ⊙ (W_hn h_prev + b_hn)."),
+    "update_flipped": ("your update gate works the wrong way round: h = z ⊙ n + (1 − z) ⊙ h_prev.",
+                       "In torch.nn.GRU, z is the share of the *old* state kept: h = (1 − z) ⊙ n + z ⊙ h_prev."),
+    "one_minus_z_sign": ("the factor on the candidate has the wrong sign: h = (z − 1) ⊙ n + z ⊙ h_prev.",
+                         "The candidate's weight is 1 − z, not z − 1: h = (1 − z) ⊙ n + z ⊙ h_prev."),
+    "gru_gate_order": ("your results match a GRU that reads the reset and update gates from each other's rows.",
+                       "The rows of W_ih, W_hh and the biases are stacked r, z, n: 0:H reset, H:2H update, "
+                       "2H:3H candidate."),
+    "no_reset": ("the reset gate is missing: the candidate uses W_hn h_prev + b_hn unscaled.",
+                 "n = tanh(W_in x + b_in + r ⊙ (W_hn h_prev + b_hn))."),
+    "no_update_gate": ("h equals the candidate n: the update gate's interpolation is missing.",
+                       "h = (1 − z) ⊙ n + z ⊙ h_prev."),
+    "gru_candidate_sigmoid": ("the candidate n goes through a sigmoid instead of tanh.",
+                              "n = tanh(…); only r and z use the sigmoid."),
+    "dz_sign": ("dz has the wrong sign: the derivative of h with respect to z is h_prev − n, not n − h_prev.",
+                "h = (1 − z) ⊙ n + z ⊙ h_prev, so ∂h/∂z = h_prev − n: the (1 − z) term contributes −n."),
+    "reset_missing_in_backward": ("the gradient of W_hn h_prev + b_hn is missing the factor r.",
+                                  "In the forward pass r multiplies that term, so its gradient is δa_n ⊙ r: "
+                                  "it affects dh_prev, dW_hh and db_hh (not dW_ih or db_ih)."),
+    "direct_path_missing": ("dh_prev is missing the direct path dh ⊙ z.",
+                            "h_prev reaches h twice: through the gates and candidate (via W_hh) and directly "
+                            "through z ⊙ h_prev; add dh * z."),
+    "gru_tanh_grad_missing": ("the derivative of the candidate's tanh is missing.",
+                              "δa_n = δn ⊙ (1 − n²)."),
+    "gate_grads_missing": ("the derivatives of the gates' sigmoids are missing.",
+                           "δa_r = δr ⊙ r ⊙ (1 − r) and δa_z = δz ⊙ z ⊙ (1 − z)."),
     "modifies_input": ("your function changed its input {quantity} in place.",
                        "Work on copies, or put every perturbed entry back the way you found it."),
     # -- the LSTM cell, forward ------------------------------------------------------------
