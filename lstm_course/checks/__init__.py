@@ -23,6 +23,7 @@ from .experiments import check_baseline_mse, check_generate, check_softmax_tempe
 from .gru import check_gru_backward, check_gru_forward, check_gru_step_backward, check_gru_step_forward
 from .gradients import check_gradcheck, check_hidden_gradient_norms, check_numerical_gradient, check_rnn_step_jacobian
 from .lstm import check_lstm_backward, check_lstm_forward, check_lstm_step_backward, check_lstm_step_forward
+from .packing import check_bilstm_classifier, check_masked_mean, check_pad_batch
 from .rnn import check_rnn_backward, check_rnn_forward, check_rnn_step_backward, check_rnn_step_forward
 from .torch_lstm import check_torch_lstm, check_torch_lstm_cell
 
@@ -33,5 +34,6 @@ __all__ = [
     "check_lstm_step_forward", "check_lstm_step_backward", "check_lstm_forward", "check_lstm_backward",
     "check_numerical_gradient", "check_gradcheck", "check_rnn_step_jacobian", "check_hidden_gradient_norms",
     "check_torch_lstm_cell", "check_torch_lstm",
+    "check_pad_batch", "check_masked_mean", "check_bilstm_classifier",
     "check_baseline_mse", "check_softmax_temperature", "check_generate",
 ]

@@ -71,6 +71,44 @@ MESSAGES = {
                               "δa_n = δn ⊙ (1 − n²)."),
     "gate_grads_missing": ("the derivatives of the gates' sigmoids are missing.",
                            "δa_r = δr ⊙ r ⊙ (1 − r) and δa_z = δz ⊙ z ⊙ (1 − z)."),
+    # -- variable-length batches ------------------------------------------------------------
+    "sorted_batch": ("your batch is sorted by length: the sequences are no longer in the order given.",
+                     "Keep the batch in the order of the list (labels follow that order); packing with "
+                     "enforce_sorted=False sorts internally and restores the order."),
+    "padded_with_last": ("the padding repeats each sequence's last value instead of zeros.",
+                         "Pad with zeros: x = torch.zeros(T, B, D), then copy each sequence into x[:L_b, b]."),
+    "mean_over_padding": ("your mean includes the padded steps (outputs.mean(0)).",
+                          "Mask the padding: mask = steps < lengths, sum outputs * mask over time, divide by lengths."),
+    "sum_not_mean": ("you return the masked sum: it is not divided by the lengths.",
+                     "Divide each sequence's sum by its own length."),
+    "divided_by_T": ("the masked sum is divided by the padded length T', not by each sequence's length.",
+                     "Divide by lengths[:, None], one length per sequence."),
+    "mask_one_short": ("your mask leaves out each sequence's last valid step.",
+                       "Valid steps are 0 .. lengths − 1: mask = torch.arange(T)[:, None] < lengths[None, :]."),
+    "mask_one_long": ("your mask includes one padded step after each sequence.",
+                      "Valid steps are 0 .. lengths − 1: use <, not <=."),
+    "padded_last_step": ("your logits read output[-1], the last *padded* step: for a short sequence the "
+                         "forward half has read padding and the backward half has read nothing but padding.",
+                         "Pack the input (pack_padded_sequence(x, lengths, enforce_sorted=False)) and read "
+                         "h_n: h_n[0] is the forward direction's final state, h_n[1] the backward one's."),
+    "not_packed": ("your input is not packed: both directions also read the padding, and the backward one "
+                   "starts in it.",
+                   "pack_padded_sequence(x, lengths, enforce_sorted=False) before the LSTM; then h_n[0] is "
+                   "each sequence's forward state at its last valid step."),
+    "packed_output_last": ("your logits read the last step of the padded output: after pad_packed_sequence "
+                           "it is zero for every sequence shorter than the batch.",
+                           "Read the final states from h_n (h_n[0] forward, h_n[1] backward), not from the "
+                           "output."),
+    "last_valid_both_halves": ("both directions are read at each sequence's last valid step: that is the "
+                               "backward direction's *first* step, after one symbol.",
+                               "The backward direction ends at step 0: torch.cat([h_n[0], h_n[1]], dim=1)."),
+    "h_n_view": ("your features are h_n.view(B, 2H): h_n is (2, B, H), so that reshape mixes the samples "
+                 "of the batch.",
+                 "torch.cat([h_n[0], h_n[1]], dim=1), or h_n.transpose(0, 1).reshape(B, 2 * H)."),
+    "directions_swapped": ("your features put the backward direction first.",
+                           "nn.LSTM's order is forward then backward: torch.cat([h_n[0], h_n[1]], dim=1)."),
+    "enforce_sorted": ("packing failed: the lengths of a batch are not sorted and enforce_sorted is True.",
+                       "pack_padded_sequence(x, lengths, enforce_sorted=False): PyTorch sorts and unsorts."),
     "modifies_input": ("your function changed its input {quantity} in place.",
                        "Work on copies, or put every perturbed entry back the way you found it."),
     # -- the LSTM cell, forward ------------------------------------------------------------

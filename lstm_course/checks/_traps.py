@@ -72,6 +72,7 @@ FAMILIES = {
         "lstm_course.tasks:adding_baseline_mse", "lstm_course.tasks:adding_baseline_accuracy",
     ),
     "generate": ("lstm_course.charlm:generate",),
+    "course_models": ("lstm_course.models:SequenceModel.forward", "lstm_course.models:SequenceModel.unroll"),
 }
 
 
