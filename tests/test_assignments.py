@@ -22,7 +22,7 @@ import nbgrader_course as NC  # noqa: E402
 
 LABS = sorted((ROOT / "notebooks").glob("lab*.ipynb"))
 EXPECTED_LABS = ["lab1_rnn", "lab2_vanishing", "lab3_lstm_numpy", "lab4_lstm_torch", "lab5_long_range",
-                 "lab6_char_lm", "lab7_gru_numpy"]
+                 "lab6_char_lm", "lab7_gru_numpy", "lab8_bilstm_packing"]
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 
 
