@@ -109,6 +109,32 @@ MESSAGES = {
                            "nn.LSTM's order is forward then backward: torch.cat([h_n[0], h_n[1]], dim=1)."),
     "enforce_sorted": ("packing failed: the lengths of a batch are not sorted and enforce_sorted is True.",
                        "pack_padded_sequence(x, lengths, enforce_sorted=False): PyTorch sorts and unsorts."),
+    # -- truncated BPTT ---------------------------------------------------------------------
+    "interleaved": ("your columns deal the stream out across the batch (reshape(L, B)): neighbouring "
+                    "characters land in different columns.",
+                    "Each column must be a contiguous piece of text: ids[:L * B].reshape(B, L).t()."),
+    "state_not_detached": ("the state you return is still attached to this window's graph, so the next "
+                           "window's backward pass reaches into it (or fails: its buffers were freed).",
+                           "Return the state's values without the graph: tuple(s.detach() for s in state)."),
+    "state_not_carried": ("every window starts from a zero state: the state is not carried from window "
+                          "to window.",
+                          "Pass the previous window's (detached) state to model(x, state); truncation cuts "
+                          "the gradient, not the forward information."),
+    "no_clipping": ("your update is the unclipped gradient step (no clipping, or clipping after the step).",
+                    "Between loss.backward() and optimiser.step(): "
+                    "torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)."),
+    "no_zero_grad": ("the gradients are not zeroed: each window's step adds the earlier windows' gradients.",
+                     "Call optimiser.zero_grad() before loss.backward()."),
+    "loss_sum": ("your loss is the sum of the cross-entropies, not their mean.",
+                 "F.cross_entropy(logits.reshape(-1, V), y.reshape(-1)) averages over the K × B predictions."),
+    "state_reset_each_window": ("each window is evaluated from a zero state.",
+                                "Carry the state across windows, as in training; only the first window starts "
+                                "from None."),
+    "mean_of_window_means": ("you average the windows' mean losses: the last, shorter window counts as much "
+                             "as a full one.",
+                             "Sum the losses of every prediction (reduction='sum') and divide by their number."),
+    "grad_enabled": ("your evaluation records gradients.",
+                     "Evaluate under torch.no_grad(): it saves memory and time, and nothing is learned."),
     "modifies_input": ("your function changed its input {quantity} in place.",
                        "Work on copies, or put every perturbed entry back the way you found it."),
     # -- the LSTM cell, forward ------------------------------------------------------------

@@ -72,6 +72,9 @@ FAMILIES = {
         "lstm_course.tasks:adding_baseline_mse", "lstm_course.tasks:adding_baseline_accuracy",
     ),
     "generate": ("lstm_course.charlm:generate",),
+    "text_pipeline": ("lstm_course.text:batchify",),
+    "training_loops": ("lstm_course.charlm:train_charlm", "lstm_course.charlm:perplexity",
+                       "lstm_course.training:train", "lstm_course.training:evaluate"),
     "course_models": ("lstm_course.models:SequenceModel.forward", "lstm_course.models:SequenceModel.unroll"),
 }
 
