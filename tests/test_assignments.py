@@ -22,7 +22,8 @@ import nbgrader_course as NC  # noqa: E402
 
 LABS = sorted((ROOT / "notebooks").glob("lab*.ipynb"))
 EXPECTED_LABS = ["lab1_rnn", "lab2_vanishing", "lab3_lstm_numpy", "lab4_lstm_torch", "lab5_long_range",
-                 "lab6_char_lm", "lab7_gru_numpy", "lab8_bilstm_packing"]
+                 "lab6_char_lm", "lab7_gru_numpy", "lab8_bilstm_packing",
+                 "lab9_tbptt_loop"]
 MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION", "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS")
 
 
