@@ -3,7 +3,7 @@
 #   make book      build the HTML book (creates .venv on first use) and print where it is
 #   make test      every test: unit tests, nbval on every notebook (twice), strict build, browser test
 #   make execute   re-execute every notebook in place (after changing a notebook or lstm_course)
-#   make student   student versions of the labs in student/
+#   make student   student versions of the labs from nbgrader, in student/release/
 #   make bench     speed and memory of the NumPy and torch LSTMs against torch.nn.LSTM
 #   make dist      the package's sdist and wheel in dist/ (what a release uploads)
 #   make colab-check  every notebook as Colab runs it: the wheel, other torch/NumPy, 2 threads (5-15 min)
@@ -115,8 +115,11 @@ dist: venv
 colab-check: venv
 	OMP_NUM_THREADS=2 OPENBLAS_NUM_THREADS=2 MKL_NUM_THREADS=2 $(PY) tools/colab_check.py --threads 2 $(COLAB_CHECK_ARGS)
 
+# An nbgrader course directory in student/ (nbgrader_config.py, source/, gradebook.db) and the
+# student versions from `nbgrader generate_assignment` in student/release/LAB/LAB.ipynb.
 student: venv
-	$(PY) -m lstm_course.assignments student notebooks/ student/
+	rm -rf student
+	$(PY) tools/nbgrader_course.py release --course student
 
 clean:
 	rm -rf _build artifacts student dist build lstm_course.egg-info .pytest_cache

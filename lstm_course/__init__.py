@@ -22,7 +22,6 @@ Modules:
     lstm_course.diagrams     the mechanisms drawn: the LSTM cell forward and backward, unrolled networks
     lstm_course.widgets      interactive explorers with static fallbacks
     lstm_course.checks       exercise checkers that explain mistakes
-    lstm_course.assignments  student versions of the labs
     lstm_course.utils        seeding and glue
 
 Conventions: time-major ``(T, B, D)`` inputs, ``(B, H)`` states, PyTorch's gate order

@@ -335,3 +335,46 @@ def last_marked_baseline_accuracy(tolerance: float = ADDING_TOLERANCE) -> float:
     if isinstance(tolerance, bool) or not isinstance(tolerance, numbers.Real) or not 0 < tolerance:
         raise ValueError(f"tolerance must be a positive number; got {tolerance!r}")
     return min(2.0 * float(tolerance), 1.0)
+
+
+# ----------------------------------------------------------------------------- first and last
+FIRST_LAST_SYMBOLS = ("A", "b", "c")  # one-hot input order
+
+
+def first_and_last(n: int, T: int, *, seed: int = 0, min_length: int = 2) -> TaskData:
+    r"""A variable-length classification task that needs both ends of each sequence.
+
+    Each sequence has a length drawn uniformly in ``min_length .. T`` and a symbol from
+    ``FIRST_LAST_SYMBOLS = (A, b, c)`` at every valid step, one-hot, zero after its end. The
+    class is ``2·[first symbol is A] + [last valid symbol is A]`` (0 … 3). A bidirectional
+    network that reads the final state of each direction (the forward one at step
+    ``lengths − 1``, the backward one at step 0) sees both symbols last; one that reads the
+    padded last step does not. The most frequent class (neither end is A, probability 4/9)
+    gives the baseline accuracy 4/9 (:func:`first_and_last_baseline_accuracy`).
+
+    Args:
+        n: number of sequences (``>= 1``).
+        T: the longest length (``>= min_length``); ``x`` has ``T`` steps.
+        seed: non-negative int; the same arguments give the same tensors.
+        min_length: the shortest length (``>= 1``; with 1 the first symbol is the last).
+
+    Returns:
+        TaskData with ``x (T, n, 3)`` float32, ``y (n,)`` int64 and ``lengths (n,)`` int64.
+    """
+    n = _check_int("n", n, 1)
+    min_length = _check_int("min_length", min_length, 1)
+    T = _check_int("T", T, min_length, " (at least min_length)")
+    rng = _rng(seed)
+    lengths = rng.integers(min_length, T + 1, size=n)  # (n,)
+    symbols = rng.integers(0, len(FIRST_LAST_SYMBOLS), size=(T, n))  # (T, n), A = 0
+    cols = np.arange(n)
+    y = 2 * (symbols[0] == 0) + (symbols[lengths - 1, cols] == 0)  # (n,)
+    x = np.eye(len(FIRST_LAST_SYMBOLS))[symbols]  # (T, n, 3)
+    x[np.arange(T)[:, None] >= lengths[None, :]] = 0.0  # padding
+    return _tensors(x, y, lengths)
+
+
+def first_and_last_baseline_accuracy() -> float:
+    """Accuracy of always predicting the most frequent class of :func:`first_and_last` (neither end
+    is A): (2/3)² = 4/9."""
+    return 4.0 / 9.0

@@ -11,12 +11,11 @@ import numpy as np
 import pytest
 
 from lstm_course import checks
-from lstm_course import numpy as lnp
 from lstm_course.checks import _engine as E
 from lstm_course.checks import _lstm_variants as V
 from lstm_course.checks import lstm as L
 
-from .test_checks import Cell, lstm_step, rnn_step_back
+from .test_checks import Cell, lnp, lstm_step, rnn_step_back
 
 
 def mistakes(res) -> set:

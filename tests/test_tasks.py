@@ -236,3 +236,21 @@ def test_bad_arguments(call, error, words):
 def test_numpy_integers_accepted():
     data = adding_problem(np.int64(3), np.int32(20), seed=np.uint8(1))
     assert data.x.shape == (20, 3, 2)
+
+
+def test_first_and_last_rules_padding_and_baseline():
+    from lstm_course.tasks import first_and_last, first_and_last_baseline_accuracy
+    d = first_and_last(4000, 12, seed=3)
+    assert d.x.shape == (12, 4000, 3) and d.y.dtype == torch.int64 and d.kind == "classification"
+    lengths = d.lengths.numpy()
+    assert lengths.min() == 2 and lengths.max() == 12
+    x = d.x.numpy()
+    valid = np.arange(12)[:, None] < lengths[None, :]
+    assert np.all(x.sum(-1) == valid)  # one-hot where valid, zero padding after
+    cols = np.arange(4000)
+    first_a, last_a = x[0, :, 0] == 1, x[lengths - 1, cols, 0] == 1
+    assert np.array_equal(d.y.numpy(), 2 * first_a + last_a)
+    assert abs(np.mean(d.y.numpy() == 0) - first_and_last_baseline_accuracy()) < 0.03
+    assert torch.equal(first_and_last(5, 6, seed=1).x, first_and_last(5, 6, seed=1).x)
+    with pytest.raises(ValueError, match="min_length"):
+        first_and_last(5, 1, min_length=2)

@@ -17,6 +17,7 @@ from typing import Callable, Iterable, NamedTuple
 import numpy as np
 
 from . import _feedback as F
+from . import _traps
 
 #: Two results agree when their relative error is below this (float64 arithmetic).
 TOL = 1e-6
@@ -218,7 +219,7 @@ def _fallback(name, got, ref, bad, case, param_keys, verbose):
 
 
 def run(name: str, fn, cases: list, invoke: Callable, unpack: Callable, reference: Callable,
-        mutants: Callable, *, what: str, param_keys=(), verbose: bool = True) -> F.CheckResult:
+        mutants: Callable, *, what: str, param_keys=(), forbid=(), verbose: bool = True) -> F.CheckResult:
     """Check ``fn`` on every case; return the first failure's diagnosis, or a pass.
 
     Args:
@@ -231,21 +232,53 @@ def run(name: str, fn, cases: list, invoke: Callable, unpack: Callable, referenc
         mutants: ``mutants(data) -> iterable of Mutant`` the known mistakes, most specific first.
         what: the sentence a passing answer gets.
         param_keys: quantities that are parameter gradients (for the one-parameter diagnosis).
+        forbid: the package functions that would solve the exercise (``"module:qualname"``,
+            see :func:`lstm_course.checks._traps.forbidden`): while ``fn`` runs they are traps,
+            and a call to one of them earns no credit.
     """
     return run_stages(name, fn, cases, invoke, [(unpack, reference, mutants, param_keys)], what=what,
-                      verbose=verbose)
+                      forbid=forbid, verbose=verbose)
 
 
-def run_stages(name: str, fn, cases: list, invoke: Callable, stages: list, *, what: str,
+def guarded(invoke: Callable, forbid) -> Callable:
+    """``invoke`` run with the functions of ``forbid`` trapped; a call to one raises :class:`_traps.Delegated`
+    (also when the student's code caught the first one)."""
+    if not forbid:
+        return invoke
+
+    def call(fn, data):
+        with _traps.trapped(forbid) as calls:
+            try:
+                raw = invoke(fn, data)
+            except BaseException:
+                if calls:  # whatever the student's code made of the trap's exception
+                    raise _traps.Delegated(calls[0]) from None
+                raise
+        if calls:
+            raise _traps.Delegated(calls[0])
+        return raw
+    return call
+
+
+def delegated(name: str, error: "_traps.Delegated", case: str = "", verbose: bool = True) -> F.CheckResult:
+    """The result of a submission that called the package's answer."""
+    return F.failed(name, "delegated", case, verbose, function=error.name)
+
+
+def run_stages(name: str, fn, cases: list, invoke: Callable, stages: list, *, what: str, forbid=(),
                verbose: bool = True) -> F.CheckResult:
     """Like :func:`run`, with the outputs compared in stages (e.g. forward, then backward).
 
     ``stages`` is a list of ``(unpack, reference, mutants, param_keys)``; a later stage is
-    compared only when the earlier ones agree, so its mutants may assume they do.
+    compared only when the earlier ones agree, so its mutants may assume they do. The
+    references and mutants are computed outside the traps of ``forbid``.
     """
+    invoke = guarded(invoke, forbid)
     for case in cases:
         try:
             raw = invoke(fn, copy.deepcopy(case.data))
+        except _traps.Delegated as e:
+            return delegated(name, e, case.label, verbose)
         except NotImplementedError as e:
             return F.failed(name, "not_implemented", verbose=verbose, where=raised_in(e, name))
         except OutputProblem as p:  # found while invoking (a torch module's parameters, say)
@@ -274,7 +307,7 @@ def _elsewhere(fn, cases, case, invoke, unpack):
                 continue
             try:
                 found.append((other, unpack(invoke(fn, copy.deepcopy(other.data)), other.data)))
-            except Exception:  # noqa: BLE001 - a case the student's code cannot run neither confirms nor refutes
+            except (Exception, _traps.Delegated):  # noqa: BLE001 - neither confirms nor refutes
                 continue
         return found
     return outputs

@@ -13,6 +13,10 @@ MESSAGES = {
                "Read the last line of the traceback above the check, or call your function on small arrays "
                "and print the shape of every intermediate result."),
     "bad_return": ("{problem}", "{hint}"),
+    "delegated": ("no credit: your code calls {function}, which computes the answer this "
+                  "exercise asks you to write.",
+                  "Write the computation yourself, with NumPy or torch operations (or your own functions from "
+                  "earlier in the lab); the check runs your code with the package's answers switched off."),
     "wrong_shape": ("{quantity} has the wrong shape: expected {expected}, received {received}.",
                     "{hint}"),
     "not_finite": ("{quantity} contains NaN or inf.",
@@ -35,6 +39,102 @@ MESSAGES = {
                            "pair of mistakes fits; the candidates:",
                            "Fix the one you recognise and run the check again: with one mistake left, the "
                            "diagnosis is exact."),
+    # -- the GRU ----------------------------------------------------------------------------
+    "reset_before_W_hh": ("your candidate applies the reset gate before W_hn: tanh(W_in x + W_hn (r ⊙ h_prev) + …) "
+                          "(the form of Cho et al. 2014).",
+                          "This course, like torch.nn.GRU and cuDNN, applies r after the product: "
+                          "n = tanh(W_in x + b_in + r ⊙ (W_hn h_prev + b_hn))."),
+    "reset_without_bias": ("your reset gate multiplies W_hn h_prev but not its bias b_hn.",
+                           "r scales the whole recurrent term, bias included: r ⊙ (W_hn h_prev + b_hn)."),
+    "update_flipped": ("your update gate works the wrong way round: h = z ⊙ n + (1 − z) ⊙ h_prev.",
+                       "In torch.nn.GRU, z is the share of the *old* state kept: h = (1 − z) ⊙ n + z ⊙ h_prev."),
+    "one_minus_z_sign": ("the factor on the candidate has the wrong sign: h = (z − 1) ⊙ n + z ⊙ h_prev.",
+                         "The candidate's weight is 1 − z, not z − 1: h = (1 − z) ⊙ n + z ⊙ h_prev."),
+    "gru_gate_order": ("your results match a GRU that reads the reset and update gates from each other's rows.",
+                       "The rows of W_ih, W_hh and the biases are stacked r, z, n: 0:H reset, H:2H update, "
+                       "2H:3H candidate."),
+    "no_reset": ("the reset gate is missing: the candidate uses W_hn h_prev + b_hn unscaled.",
+                 "n = tanh(W_in x + b_in + r ⊙ (W_hn h_prev + b_hn))."),
+    "no_update_gate": ("h equals the candidate n: the update gate's interpolation is missing.",
+                       "h = (1 − z) ⊙ n + z ⊙ h_prev."),
+    "gru_candidate_sigmoid": ("the candidate n goes through a sigmoid instead of tanh.",
+                              "n = tanh(…); only r and z use the sigmoid."),
+    "dz_sign": ("dz has the wrong sign: the derivative of h with respect to z is h_prev − n, not n − h_prev.",
+                "h = (1 − z) ⊙ n + z ⊙ h_prev, so ∂h/∂z = h_prev − n: the (1 − z) term contributes −n."),
+    "reset_missing_in_backward": ("the gradient of W_hn h_prev + b_hn is missing the factor r.",
+                                  "In the forward pass r multiplies that term, so its gradient is δa_n ⊙ r: "
+                                  "it affects dh_prev, dW_hh and db_hh (not dW_ih or db_ih)."),
+    "direct_path_missing": ("dh_prev is missing the direct path dh ⊙ z.",
+                            "h_prev reaches h twice: through the gates and candidate (via W_hh) and directly "
+                            "through z ⊙ h_prev; add dh * z."),
+    "gru_tanh_grad_missing": ("the derivative of the candidate's tanh is missing.",
+                              "δa_n = δn ⊙ (1 − n²)."),
+    "gate_grads_missing": ("the derivatives of the gates' sigmoids are missing.",
+                           "δa_r = δr ⊙ r ⊙ (1 − r) and δa_z = δz ⊙ z ⊙ (1 − z)."),
+    # -- variable-length batches ------------------------------------------------------------
+    "sorted_batch": ("your batch is sorted by length: the sequences are no longer in the order given.",
+                     "Keep the batch in the order of the list (labels follow that order); packing with "
+                     "enforce_sorted=False sorts internally and restores the order."),
+    "padded_with_last": ("the padding repeats each sequence's last value instead of zeros.",
+                         "Pad with zeros: x = torch.zeros(T, B, D), then copy each sequence into x[:L_b, b]."),
+    "mean_over_padding": ("your mean includes the padded steps (outputs.mean(0)).",
+                          "Mask the padding: mask = steps < lengths, sum outputs * mask over time, divide by lengths."),
+    "sum_not_mean": ("you return the masked sum: it is not divided by the lengths.",
+                     "Divide each sequence's sum by its own length."),
+    "divided_by_T": ("the masked sum is divided by the padded length T', not by each sequence's length.",
+                     "Divide by lengths[:, None], one length per sequence."),
+    "mask_one_short": ("your mask leaves out each sequence's last valid step.",
+                       "Valid steps are 0 .. lengths − 1: mask = torch.arange(T)[:, None] < lengths[None, :]."),
+    "mask_one_long": ("your mask includes one padded step after each sequence.",
+                      "Valid steps are 0 .. lengths − 1: use <, not <=."),
+    "padded_last_step": ("your logits read output[-1], the last *padded* step: for a short sequence the "
+                         "forward half has read padding and the backward half has read nothing but padding.",
+                         "Pack the input (pack_padded_sequence(x, lengths, enforce_sorted=False)) and read "
+                         "h_n: h_n[0] is the forward direction's final state, h_n[1] the backward one's."),
+    "not_packed": ("your input is not packed: both directions also read the padding, and the backward one "
+                   "starts in it.",
+                   "pack_padded_sequence(x, lengths, enforce_sorted=False) before the LSTM; then h_n[0] is "
+                   "each sequence's forward state at its last valid step."),
+    "packed_output_last": ("your logits read the last step of the padded output: after pad_packed_sequence "
+                           "it is zero for every sequence shorter than the batch.",
+                           "Read the final states from h_n (h_n[0] forward, h_n[1] backward), not from the "
+                           "output."),
+    "last_valid_both_halves": ("both directions are read at each sequence's last valid step: that is the "
+                               "backward direction's *first* step, after one symbol.",
+                               "The backward direction ends at step 0: torch.cat([h_n[0], h_n[1]], dim=1)."),
+    "h_n_view": ("your features are h_n.view(B, 2H): h_n is (2, B, H), so that reshape mixes the samples "
+                 "of the batch.",
+                 "torch.cat([h_n[0], h_n[1]], dim=1), or h_n.transpose(0, 1).reshape(B, 2 * H)."),
+    "directions_swapped": ("your features put the backward direction first.",
+                           "nn.LSTM's order is forward then backward: torch.cat([h_n[0], h_n[1]], dim=1)."),
+    "enforce_sorted": ("packing failed: the lengths of a batch are not sorted and enforce_sorted is True.",
+                       "pack_padded_sequence(x, lengths, enforce_sorted=False): PyTorch sorts and unsorts."),
+    # -- truncated BPTT ---------------------------------------------------------------------
+    "interleaved": ("your columns deal the stream out across the batch (reshape(L, B)): neighbouring "
+                    "characters land in different columns.",
+                    "Each column must be a contiguous piece of text: ids[:L * B].reshape(B, L).t()."),
+    "state_not_detached": ("the state you return is still attached to this window's graph, so the next "
+                           "window's backward pass reaches into it (or fails: its buffers were freed).",
+                           "Return the state's values without the graph: tuple(s.detach() for s in state)."),
+    "state_not_carried": ("every window starts from a zero state: the state is not carried from window "
+                          "to window.",
+                          "Pass the previous window's (detached) state to model(x, state); truncation cuts "
+                          "the gradient, not the forward information."),
+    "no_clipping": ("your update is the unclipped gradient step (no clipping, or clipping after the step).",
+                    "Between loss.backward() and optimiser.step(): "
+                    "torch.nn.utils.clip_grad_norm_(model.parameters(), max_norm)."),
+    "no_zero_grad": ("the gradients are not zeroed: each window's step adds the earlier windows' gradients.",
+                     "Call optimiser.zero_grad() before loss.backward()."),
+    "loss_sum": ("your loss is the sum of the cross-entropies, not their mean.",
+                 "F.cross_entropy(logits.reshape(-1, V), y.reshape(-1)) averages over the K × B predictions."),
+    "state_reset_each_window": ("each window is evaluated from a zero state.",
+                                "Carry the state across windows, as in training; only the first window starts "
+                                "from None."),
+    "mean_of_window_means": ("you average the windows' mean losses: the last, shorter window counts as much "
+                             "as a full one.",
+                             "Sum the losses of every prediction (reduction='sum') and divide by their number."),
+    "grad_enabled": ("your evaluation records gradients.",
+                     "Evaluate under torch.no_grad(): it saves memory and time, and nothing is learned."),
     "modifies_input": ("your function changed its input {quantity} in place.",
                        "Work on copies, or put every perturbed entry back the way you found it."),
     # -- the LSTM cell, forward ------------------------------------------------------------
