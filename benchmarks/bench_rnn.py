@@ -9,7 +9,6 @@ import argparse
 import copy
 import os
 import platform
-import statistics
 import sys
 import time
 import tracemalloc
@@ -20,6 +19,7 @@ import torch
 
 from lstm_course import convert
 from lstm_course import numpy as lnp
+from lstm_course.cost import TIME_STATS, time_calls
 from lstm_course.numpy import fast
 from lstm_course.torch import LSTM
 
@@ -144,36 +144,18 @@ def build_cases(T, B, D, H, dtype_name, seed):
 
 
 # --- measurements --------------------------------------------------------------------------------------------
-STATS = {"min": min, "median": statistics.median}
 
 
-def time_cases(cases, reps, pause, clock=time.perf_counter, seed=0, stat="min"):
-    """Seconds per case over ``reps`` repetitions (their minimum or median), each after ``pause`` s idle.
+def time_cases(cases, reps, pause, clock=time.perf_counter, stat="min"):
+    """Seconds per case over ``reps`` repetitions (their minimum or median), each after ``pause`` s idle,
+    in rotating order, by the course's one timing helper, :func:`lstm_course.cost.time_calls`.
 
     The minimum is the default: on a small shared machine noise only ever adds time (a thread
     woken late, a neighbour's burst), so the fastest repetition is the steadiest estimate of what
     the code costs; with the idle gaps, OpenMP's thread wake-up makes medians swing by 2-3x.
-
-    Every repetition runs the implementations in a new order: the first of a rotation, then
-    shuffled (seeded), so that no implementation always runs first or always follows the same
-    other one (whose freed memory and warm caches it would inherit).
     """
-    names = list(cases)
-    rng = np.random.default_rng(seed)
-    for case in cases.values():  # warm-up, untimed
-        case.reset()
-        case.run()
-    times = {n: [] for n in names}
-    for r in range(reps):
-        first = names[r % len(names)]
-        rest = [names[k] for k in rng.permutation(len(names)) if names[k] != first]
-        for n in [first, *rest]:
-            cases[n].reset()
-            time.sleep(pause)  # let BLAS/OpenMP threads of the previous call go idle
-            t0 = clock()
-            cases[n].run()
-            times[n].append(clock() - t0)
-    return {n: STATS[stat](v) for n, v in times.items()}
+    return time_calls({n: c.run for n, c in cases.items()}, repeats=reps, warmup=1, idle=pause, clock=clock,
+                      stat=stat, before={n: c.reset for n, c in cases.items()})
 
 
 def saved_bytes_torch(run, reset, exclude) -> int:
@@ -209,14 +191,8 @@ def matmul_gflops(np_dtype, n=1024, reps=5, pause=0.1, clock=time.perf_counter, 
     """The machine's own NumPy matrix-product speed: ``2·n³`` flops per ``(n, n) @ (n, n)``."""
     rng = np.random.default_rng(0)
     a, b = rng.standard_normal((n, n)).astype(np_dtype), rng.standard_normal((n, n)).astype(np_dtype)
-    a @ b
-    ts = []
-    for _ in range(reps):
-        time.sleep(pause)
-        t0 = clock()
-        a @ b
-        ts.append(clock() - t0)
-    return 2 * n**3 / STATS[stat](ts) / 1e9
+    t = time_calls({"matmul": lambda: a @ b}, repeats=reps, warmup=1, idle=pause, clock=clock, stat=stat)
+    return 2 * n**3 / t["matmul"] / 1e9
 
 
 def fixed_cost_per_step(a, clock, T=200):
@@ -224,7 +200,7 @@ def fixed_cost_per_step(a, clock, T=200):
     what remains is the fixed cost of the calls each step makes (Python, NumPy or PyTorch dispatch)."""
     cases, _ = build_cases(T, 1, 1, 1, "float32", a.seed)
     cases = {n: cases[n] for n in (REF, NUMPY, PLAIN, BPTT)}
-    times = time_cases(cases, a.reps, a.pause, clock, seed=a.seed, stat=a.stat)
+    times = time_cases(cases, a.reps, a.pause, clock, stat=a.stat)
     return {n: t / T * 1e6 for n, t in times.items()}
 
 
@@ -273,7 +249,7 @@ def parse_args(argv):
     p.add_argument("--clock", choices=["wall", "cpu"], default="wall",
                    help="wall: elapsed time (default). cpu: this process's CPU time, steadier on a loaded "
                         "machine but meaningful with --threads 1 only (spinning threads count too)")
-    p.add_argument("--stat", choices=sorted(STATS), default="min",
+    p.add_argument("--stat", choices=sorted(TIME_STATS), default="min",
                    help="min (default): the fastest repetition, steadiest on a shared machine; or median")
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
@@ -306,7 +282,7 @@ def print_preamble(a, peak):
 def measure(size, d, a, clock, peak, ratios, gflops):
     """Time, check and print every row at one size and dtype; fill ``ratios``, ``gflops``."""
     cases, arrays = build_cases(*size, d, a.seed)
-    med = time_cases(cases, a.reps, a.pause, clock, seed=a.seed, stat=a.stat)
+    med = time_cases(cases, a.reps, a.pause, clock, stat=a.stat)
     check_agreement(cases, d)
     np_memory = {NUMPY: numpy_memory(*arrays), PLAIN: numpy_memory(*arrays, module=lnp)}
     flops = 3 * forward_flops(*size)

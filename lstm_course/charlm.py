@@ -27,10 +27,10 @@ from torch import nn
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
+from .gate_bias import set_gate_bias
+from .models import LAYERS
 from .text import Vocab, _check_ids, _check_int, num_windows, sample_next, tbptt_window
 
-CELLS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
-GATES = {"rnn": 1, "lstm": 4, "gru": 3}
 FORMAT = "lstm_course.charlm/1"
 
 
@@ -50,8 +50,8 @@ class CharLM(nn.Module):
     def __init__(self, vocab_size: int, hidden_size: int, cell: str = "lstm", embedding_dim: int = 32,
                  forget_bias: float | None = None):
         super().__init__()
-        if cell not in CELLS:
-            raise ValueError(f"cell must be one of {tuple(CELLS)}; got {cell!r}")
+        if cell not in LAYERS:
+            raise ValueError(f"cell must be one of {tuple(LAYERS)}; got {cell!r}")
         V, H, D = (_check_int(n, v, 1) for n, v in
                    (("vocab_size", vocab_size), ("hidden_size", hidden_size), ("embedding_dim", embedding_dim)))
         if forget_bias is not None and (cell != "lstm" or isinstance(forget_bias, bool)
@@ -62,12 +62,15 @@ class CharLM(nn.Module):
                        "forget_bias": None if forget_bias is None else float(forget_bias)}
         self.cell = cell
         self.embedding = nn.Embedding(V, D)
-        self.rnn = CELLS[cell](D, H)
+        self.rnn = LAYERS[cell](D, H)
         self.readout = nn.Linear(H, V)
         if forget_bias is not None:
-            with torch.no_grad():
-                self.rnn.bias_ih_l0[H:2 * H] = forget_bias
-                self.rnn.bias_hh_l0[H:2 * H] = 0.0
+            set_gate_bias(self.rnn, "f", forget_bias, H)
+
+    def num_parameters(self) -> int:
+        """Number of trainable parameters: :func:`lstm_course.models.count_parameters` with
+        ``embedding_rows = V``, ``input_size = D`` and ``output_size = V`` (tested equal)."""
+        return sum(p.numel() for p in self.parameters())
 
     def forward(self, x: torch.Tensor, state=None):
         _check_ids("x", x, 2, "(T, B)")
@@ -82,22 +85,6 @@ def _check_model(model) -> "CharLM":
     if not isinstance(model, CharLM):
         raise TypeError(f"model must be a lstm_course.charlm.CharLM; got {type(model).__name__}")
     return model
-
-
-def count_parameters(module: nn.Module) -> int:
-    """Number of trainable scalars of a module."""
-    return sum(p.numel() for p in module.parameters() if p.requires_grad)
-
-
-def matched_hidden_size(cell: str, vocab_size: int, num_parameters: int, embedding_dim: int = 32) -> int:
-    """The hidden size ``H`` whose :class:`CharLM` has the parameter count nearest ``num_parameters``:
-    ``VD + G(HD + H² + 2H) + HV + V`` with ``G`` = 1 (RNN), 4 (LSTM), 3 (GRU)."""
-    if cell not in CELLS:
-        raise ValueError(f"cell must be one of {tuple(CELLS)}; got {cell!r}")
-    V, D, P = (_check_int(n, v, 1) for n, v in
-               (("vocab_size", vocab_size), ("embedding_dim", embedding_dim), ("num_parameters", num_parameters)))
-    G = GATES[cell]
-    return min(range(1, 2049), key=lambda H: (abs(V * D + G * (H * D + H * H + 2 * H) + H * V + V - P), H))
 
 
 def detach_state(state):

@@ -227,8 +227,7 @@ def from_cs231n(cs: Mapping) -> dict:
 
 #: The names torch.nn gives the split-form parameters; the sequence modules append ``_l0``.
 TORCH_NAMES = {"W_ih": "weight_ih", "W_hh": "weight_hh", "b_ih": "bias_ih", "b_hh": "bias_hh"}
-#: Gates stacked in ``W_ih``'s rows, and torch.nn's class for the layer and the cell of each model.
-GATE_COUNTS = {"rnn": 1, "lstm": 4, "gru": 3}
+#: torch.nn's class for the layer and the cell of each model.
 TORCH_CLASSES = {"rnn": ("RNN", "RNNCell"), "lstm": ("LSTM", "LSTMCell"), "gru": ("GRU", "GRUCell")}
 
 
@@ -309,8 +308,8 @@ def torch_module(params: Mapping, model: str = "lstm", cell: bool = False):
     """
     import torch
 
-    if model not in GATE_COUNTS:
-        raise ValueError(f"model must be one of {sorted(GATE_COUNTS)}; got {model!r}")
+    if model not in TORCH_CLASSES:
+        raise ValueError(f"model must be one of {sorted(TORCH_CLASSES)}; got {model!r}")
     if not isinstance(params, Mapping) or "W_ih" not in params or "W_hh" not in params:
         raise ValueError(f"params must be a dict with keys {sorted(TORCH_NAMES)}; got {type(params).__name__}")
     D, H = np.shape(params["W_ih"])[1], np.shape(params["W_hh"])[1]

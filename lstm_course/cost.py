@@ -35,6 +35,7 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from ._validate import check_int as _check_int
+from .gradients import fit_log_slope
 
 
 def _check_seconds(name: str, value) -> float:
@@ -93,6 +94,10 @@ def count_flops(fn: Callable[[], object]) -> int:
     return int(counter.get_total_flops())
 
 
+#: The statistics :func:`time_calls` can return over its repetitions.
+TIME_STATS = {"median": statistics.median, "min": min}
+
+
 def time_call(fn: Callable[[], object], *, repeats: int = 5, warmup: int = 1, idle: float = 0.0,
               clock: Callable[[], float] = time.perf_counter) -> float:
     """The median wall-clock time of ``fn()`` over ``repeats`` calls, in seconds.
@@ -118,21 +123,33 @@ def time_call(fn: Callable[[], object], *, repeats: int = 5, warmup: int = 1, id
 
 
 def time_calls(fns: Mapping[str, Callable[[], object]], *, repeats: int = 5, warmup: int = 1,
-               idle: float = 0.0, clock: Callable[[], float] = time.perf_counter) -> dict:
-    """Time several calls side by side and return the median time of each, in seconds.
+               idle: float = 0.0, clock: Callable[[], float] = time.perf_counter, stat: str = "median",
+               before: Mapping[str, Callable[[], object]] | None = None) -> dict:
+    """Time several calls side by side and return the median (or fastest) time of each, in seconds.
 
     Round ``r`` calls every function once, starting at position ``r`` of the list and
     wrapping around (rotating order), so that no function always runs first or always
     right after the same neighbour. Each function has ``warmup`` untimed calls first; the
-    machine is left ``idle`` seconds before each timed call.
+    machine is left ``idle`` seconds before each timed call. This is the one timing helper of
+    the course: the cost chapter and ``benchmarks/bench_rnn.py`` both use it.
 
     Args:
         fns: ``{name: callable without arguments}``, at least one entry.
         repeats, warmup, idle, clock: as :func:`time_call`.
+        stat: ``"median"`` (robust to the odd slow call) or ``"min"`` (the fastest call: on a
+            small shared machine noise only adds time, so the minimum is the steadiest estimate
+            of what the code itself costs).
+        before: optional ``{name: callable}`` run untimed right before each call of that name
+            (for example, clearing gradients).
 
     Returns:
-        ``{name: median seconds}``, in the order of ``fns``.
+        ``{name: seconds}``, in the order of ``fns``.
     """
+    if stat not in TIME_STATS:
+        raise ValueError(f"stat must be one of {sorted(TIME_STATS)}; got {stat!r}")
+    before = {} if before is None else before
+    if not isinstance(before, Mapping) or set(before) - set(fns if isinstance(fns, Mapping) else ()):
+        raise ValueError(f"before must be a mapping whose names are among those of fns; got {before!r}")
     if not isinstance(fns, Mapping) or not fns:
         raise TypeError(f"fns must be a non-empty mapping name -> callable; got {type(fns).__name__} {fns!r}")
     for name, fn in fns.items():
@@ -144,17 +161,21 @@ def time_calls(fns: Mapping[str, Callable[[], object]], *, repeats: int = 5, war
     names = list(fns)
     for name in names:
         for _ in range(warmup):
+            if name in before:
+                before[name]()
             fns[name]()
     times = {name: [] for name in names}
     for r in range(repeats):
         for k in range(len(names)):
             name = names[(r + k) % len(names)]
+            if name in before:
+                before[name]()
             if idle:
                 time.sleep(idle)
             start = clock()
             fns[name]()
             times[name].append(clock() - start)
-    return {name: statistics.median(times[name]) for name in names}
+    return {name: TIME_STATS[stat](times[name]) for name in names}
 
 
 def saved_tensor_bytes(fn: Callable[[], object], exclude: Iterable[torch.Tensor] = ()):
@@ -267,7 +288,8 @@ def loglog_slope(x, y) -> float:
     r"""The slope :math:`p` of the least-squares line :math:`\log y = p \log x + q`.
 
     A quantity that grows as :math:`y \propto x^p` draws a straight line of slope :math:`p`
-    on log-log axes; the fitted slope says which power a measurement follows.
+    on log-log axes; the fitted slope says which power a measurement follows. It is
+    :func:`lstm_course.gradients.fit_log_slope` (``ln y`` against a variable) applied to ``ln x``.
 
     Args:
         x, y: sequences of positive numbers of the same length (at least two distinct ``x``).
@@ -282,5 +304,4 @@ def loglog_slope(x, y) -> float:
         raise ValueError(f"x and y must be finite and positive (logarithms are taken); got x={x_arr}, y={y_arr}")
     if np.unique(x_arr).size < 2:
         raise ValueError(f"x needs at least two distinct values to fit a slope; got {x_arr}")
-    slope, _ = np.polyfit(np.log(x_arr), np.log(y_arr), 1)
-    return float(slope)
+    return fit_log_slope(np.log(x_arr), y_arr)  # the course's one fit: ln y against a line

@@ -1,34 +1,39 @@
 """A recurrent layer plus a linear read-out, for the long-range tasks (built on torch.nn, fast)."""
 from __future__ import annotations
 
-import math
 import numbers
 
 import torch
 from torch import nn
 
 from ._validate import check_int as _check_size
+from .gate_bias import check_bias_value, set_gate_bias
 
 CELLS = ("rnn", "lstm", "gru")
-GATES = {"rnn": 1, "lstm": 4, "gru": 3}
+GATES = {"rnn": 1, "lstm": 4, "gru": 3}  # gates stacked in W_ih's rows
+LAYERS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}  # torch.nn's layer of each cell
 
 
-def count_parameters(cell: str, input_size: int, hidden_size: int, output_size: int) -> int:
-    r"""Number of parameters of ``SequenceModel(cell, input_size, hidden_size, output_size)``:
-    :math:`G(HD + H^2 + 2H) + HO + O` with ``G`` = 1 (RNN), 4 (LSTM), 3 (GRU)."""
+def count_parameters(cell: str, input_size: int, hidden_size: int, output_size: int, embedding_rows: int = 0) -> int:
+    r"""Number of parameters of one recurrent layer and a linear read-out, optionally behind an embedding:
+    :math:`ED + G(HD + H^2 + 2H) + HO + O` with ``G`` = 1 (RNN), 4 (LSTM), 3 (GRU) and ``E`` the
+    embedding's rows (0 for ``SequenceModel(cell, D, H, O)``, the vocabulary size ``V`` for
+    ``CharLM(V, H, cell, embedding_dim=D)``, whose read-out has ``O = V``)."""
     if cell not in CELLS:
         raise ValueError(f"cell must be one of {CELLS}; got {cell!r}")
     D, H, O = (_check_size(k, v) for k, v in
                (("input_size", input_size), ("hidden_size", hidden_size), ("output_size", output_size)))
-    return GATES[cell] * (H * D + H * H + 2 * H) + H * O + O
+    E = _check_size("embedding_rows", embedding_rows, 0)
+    return E * D + GATES[cell] * (H * D + H * H + 2 * H) + H * O + O
 
 
-def matched_hidden_size(cell: str, input_size: int, output_size: int, num_parameters: int) -> int:
+def matched_hidden_size(cell: str, input_size: int, output_size: int, num_parameters: int,
+                        embedding_rows: int = 0) -> int:
     """The hidden size whose :func:`count_parameters` is closest to ``num_parameters``
     (the smaller one on a tie), to compare cells at a comparable parameter count."""
     target = _check_size("num_parameters", num_parameters)
-    best = min(range(1, 4096), key=lambda H: (abs(count_parameters(cell, input_size, H, output_size) - target), H))
-    return best
+    return min(range(1, 4096), key=lambda H: (abs(count_parameters(cell, input_size, H, output_size, embedding_rows)
+                                                  - target), H))
 
 
 class SequenceModel(nn.Module):
@@ -70,17 +75,13 @@ class SequenceModel(nn.Module):
             raise ValueError(f"cell must be one of {CELLS}; got {cell!r}")
         D, H, O = (_check_size(k, v) for k, v in
                    (("input_size", input_size), ("hidden_size", hidden_size), ("output_size", output_size)))
-        self._build(cell, {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}[cell](D, H), D, H, O)
-        for name, value, rows in (("forget_bias", forget_bias, slice(H, 2 * H)), ("input_bias", input_bias, slice(0, H))):
+        self._build(cell, LAYERS[cell](D, H), D, H, O)
+        for name, value, gate in (("forget_bias", forget_bias, "f"), ("input_bias", input_bias, "i")):
             if value is None:
                 continue
             if cell != "lstm":
                 raise ValueError(f"{name} applies to cell='lstm' only; got cell={cell!r}")
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-                raise TypeError(f"{name} must be None or a finite number; got {value!r}")
-            with torch.no_grad():
-                self.rnn.bias_ih_l0[rows] = float(value)
-                self.rnn.bias_hh_l0[rows] = 0.0
+            set_gate_bias(self.rnn, gate, check_bias_value(name, value), H)
         self.forget_bias, self.input_bias = forget_bias, input_bias
 
     def _build(self, cell, layer: nn.Module, D: int, H: int, O: int) -> None:

@@ -19,16 +19,13 @@ def source_lines(obj) -> list[str]:
     return lines
 
 
-def show_source(obj, start: str | None = None, stop: str | None = None) -> str:
-    """Print the code of ``obj`` (a function, method or class) without its docstring, and return it.
+def source_text(obj, start: str | None = None, stop: str | None = None) -> str:
+    """The code of ``obj`` (a function, method or class) without its docstring, as one string.
 
     Args:
         obj: what to show; its source must be available (any function of ``lstm_course`` is).
         start: if given, begin at the first line containing this text.
         stop: if given, end before the first line after ``start`` containing this text.
-
-    Returns:
-        the printed text, so that a chapter can also ``assert`` that a line it discusses is there.
     """
     lines = source_lines(obj)
     name = getattr(obj, "__qualname__", type(obj).__name__)
@@ -44,6 +41,12 @@ def show_source(obj, start: str | None = None, stop: str | None = None) -> str:
         if not found:
             raise ValueError(f"show_source: no line of {name} after start contains stop={stop!r}")
         j = found[0]
-    text = "\n".join(lines[i:j])
-    print(text)
-    return text
+    return "\n".join(lines[i:j])
+
+
+def show_source(obj, start: str | None = None, stop: str | None = None) -> None:
+    """Print :func:`source_text` of ``obj``: what a chapter shows when it teaches the package's code.
+
+    A chapter that also asserts that a line it discusses is there reads :func:`source_text`.
+    """
+    print(source_text(obj, start, stop))

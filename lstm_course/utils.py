@@ -1,4 +1,4 @@
-"""Reproducibility: one call seeds every random number generator the course uses."""
+"""Reproducibility (seeding), glue for the prose, and showing the package's source in a chapter."""
 from __future__ import annotations
 
 import random
@@ -79,3 +79,4 @@ def glue(name: str, value, fmt: str | None = None, display: bool = False):
         return value
     _glue(name, plain, display=display)
     return value
+

@@ -9,17 +9,16 @@ import torch
 from lstm_course.charlm import (
     CharLM,
     LMHistory,
-    count_parameters,
     detach_state,
     generate,
     load_charlm,
     lstm_trace,
-    matched_hidden_size,
     perplexity,
     save_charlm,
     train_charlm,
     unit_correlations,
 )
+from lstm_course.models import count_parameters, matched_hidden_size
 from lstm_course.text import Vocab, batchify
 
 V = 11
@@ -119,13 +118,14 @@ def test_forget_bias_sets_the_total_bias():
 def test_parameter_count_formula_and_matching(cell, G):
     H, D = 13, 5
     model = CharLM(V, H, cell, embedding_dim=D)
-    assert count_parameters(model) == V * D + G * (H * D + H * H + 2 * H) + H * V + V
-    target = count_parameters(CharLM(V, 20, "lstm", embedding_dim=D))
-    Hm = matched_hidden_size(cell, V, target, embedding_dim=D)
-    counts = {h: count_parameters(CharLM(V, h, cell, embedding_dim=D)) for h in (Hm - 1, Hm, Hm + 1)}
+    assert model.num_parameters() == V * D + G * (H * D + H * H + 2 * H) + H * V + V
+    assert model.num_parameters() == count_parameters(cell, D, H, V, embedding_rows=V)
+    target = CharLM(V, 20, "lstm", embedding_dim=D).num_parameters()
+    Hm = matched_hidden_size(cell, D, V, target, embedding_rows=V)
+    counts = {h: CharLM(V, h, cell, embedding_dim=D).num_parameters() for h in (Hm - 1, Hm, Hm + 1)}
     assert abs(counts[Hm] - target) <= min(abs(counts[Hm - 1] - target), abs(counts[Hm + 1] - target))
     with pytest.raises(ValueError, match="cell must be one of"):
-        matched_hidden_size("cnn", V, 100)
+        matched_hidden_size("cnn", D, V, 100)
 
 
 def test_perplexity_of_a_uniform_model_is_the_vocabulary_size():

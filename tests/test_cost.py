@@ -80,6 +80,22 @@ def test_time_call_and_time_calls_run_every_function_the_right_number_of_times()
     assert len(count) == 4
 
 
+def test_time_calls_runs_before_untimed_and_returns_the_chosen_statistic():
+    """`before` runs right before every call of its name (warm-up included) and is not timed;
+    stat="min" returns the fastest repetition, "median" the middle one."""
+    log, clock_values = [], iter([0.0, 3.0, 10.0, 11.0, 20.0, 22.0])  # durations 3, 1, 2
+    result = time_calls({"a": lambda: log.append("a")}, repeats=3, warmup=1, stat="min",
+                        before={"a": lambda: log.append("reset")}, clock=lambda: next(clock_values))
+    assert log == ["reset", "a"] * 4
+    assert result == {"a": 1.0}
+    clock_values = iter([0.0, 3.0, 10.0, 11.0, 20.0, 22.0])
+    assert time_calls({"a": lambda: None}, repeats=3, warmup=0, clock=lambda: next(clock_values)) == {"a": 2.0}
+    with pytest.raises(ValueError, match="stat must be one of"):
+        time_calls({"a": lambda: None}, stat="mean")
+    with pytest.raises(ValueError, match="before must be a mapping whose names are among those of fns"):
+        time_calls({"a": lambda: None}, before={"b": lambda: None})
+
+
 @pytest.mark.parametrize("p", [1.0, 2.0, 0.5])
 def test_loglog_slope_recovers_a_power_law(p):
     x = [1, 2, 4, 8, 16]

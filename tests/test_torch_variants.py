@@ -1,4 +1,4 @@
-"""The LSTM variants (peephole, CIFG, no forget gate, no output activation, forget bias) against explicit equations."""
+"""The LSTM variants (peephole, CIFG, no input/forget/output gate, no tanh, forget bias) against explicit equations."""
 from __future__ import annotations
 
 import itertools
@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch import nn
 
+from lstm_course import convert
 from lstm_course.torch import LSTM, LSTMCell
 
 VARIANTS = {
@@ -20,6 +21,12 @@ VARIANTS = {
     "no_output_activation": {"output_activation": False},
     "forget_bias": {"forget_bias": 2.0},
     "everything": {"peephole": True, "output_activation": False, "forget_bias": -1.0},
+    "no_input_gate": {"input_gate": False},
+    "no_output_gate": {"output_gate": False},
+    "no_input_activation": {"input_activation": False},
+    "peephole_nig_nog": {"peephole": True, "input_gate": False, "output_gate": False},
+    "peephole_nog_niaf_cifg": {"peephole": True, "output_gate": False, "input_activation": False,
+                               "coupled": True},
 }
 
 
@@ -28,7 +35,7 @@ def _sigmoid(a):
 
 
 def explicit_lstm(xs, h0, c0, p, peephole=False, coupled=False, forget_gate=True, output_activation=True,
-                  forget_bias=None):
+                  forget_bias=None, input_gate=True, output_gate=True, input_activation=True):
     """The variant equations written independently: one weight matrix per gate, NumPy float64, one step at a time."""
     H = h0.shape[1]
     W = {g: (p["W_ih"][k * H:(k + 1) * H], p["W_hh"][k * H:(k + 1) * H], p["b_ih"][k * H:(k + 1) * H]
@@ -41,16 +48,16 @@ def explicit_lstm(xs, h0, c0, p, peephole=False, coupled=False, forget_gate=True
 
     h, c, hs, cs = h0, c0, [], []
     for x in xs:
-        i = _sigmoid(pre("i", x, h) + w_ci * c)
+        i = _sigmoid(pre("i", x, h) + w_ci * c) if input_gate else np.ones_like(c)
         if not forget_gate:
             f = np.ones_like(i)
         elif coupled:
             f = 1.0 - i
         else:
             f = _sigmoid(pre("f", x, h) + w_cf * c)
-        g = np.tanh(pre("g", x, h))
+        g = np.tanh(pre("g", x, h)) if input_activation else pre("g", x, h)
         c = f * c + i * g
-        o = _sigmoid(pre("o", x, h) + w_co * c)
+        o = _sigmoid(pre("o", x, h) + w_co * c) if output_gate else np.ones_like(c)
         h = o * (np.tanh(c) if output_activation else c)
         hs.append(h)
         cs.append(c)
@@ -58,9 +65,7 @@ def explicit_lstm(xs, h0, c0, p, peephole=False, coupled=False, forget_gate=True
 
 
 def _numpy_params(m):
-    s = "_l0" if isinstance(m, LSTM) else ""
-    p = {k: getattr(m, n + s).detach().numpy() for k, n in
-         (("W_ih", "weight_ih"), ("W_hh", "weight_hh"), ("b_ih", "bias_ih"), ("b_hh", "bias_hh"))}
+    p = convert.from_torch(m, dtype=next(m.parameters()).detach().numpy().dtype)
     for k, n in (("w_ci", "weight_ci"), ("w_cf", "weight_cf"), ("w_co", "weight_co")):
         if getattr(m, n) is not None:
             p[k] = getattr(m, n).detach().numpy()
@@ -206,3 +211,40 @@ def test_every_combination_runs_and_repr_names_it():
         out, (h, c) = m(torch.randn(4, 2, 2))
         assert out.shape == (4, 2, 3) and torch.isfinite(out).all()
         assert ("peephole=True" in repr(m)) == peephole and ("coupled=True" in repr(m)) == coupled
+
+
+@pytest.mark.parametrize("option, block", [("input_gate", 0), ("output_gate", 3)])
+def test_missing_gate_rows_are_zero_unused_and_not_counted(option, block):
+    H, D = 4, 3
+    m = _make(LSTM, {option: False}, D=D, H=H, seed=2)
+    rows = slice(block * H, (block + 1) * H)
+    x = torch.randn(5, 2, D, dtype=torch.float64)
+    m(x)[0].pow(2).sum().backward()
+    for name in ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"):
+        assert torch.all(getattr(m, name)[rows] == 0) and torch.all(getattr(m, name).grad[rows] == 0), name
+    assert m.num_used_parameters() == 3 * H * (D + H) + 6 * H
+    peep = _make(LSTM, {option: False, "peephole": True})
+    assert (peep.weight_ci is None) == (option == "input_gate")
+    assert (peep.weight_co is None) == (option == "output_gate")
+    assert f"{option}=False" in repr(m) and not m.is_standard
+
+
+def test_input_activation_off_lets_the_candidate_leave_minus_one_one():
+    cell = _make(LSTMCell, {"input_activation": False, "input_gate": False, "forget_gate": False}, D=1, H=1)
+    with torch.no_grad():
+        cell.weight_ih.zero_()
+        cell.bias_ih.zero_()
+        cell.bias_hh.zero_()
+        cell.weight_hh.zero_()
+        cell.weight_ih[2, 0] = 1.0  # g = x exactly
+    h, c = cell(torch.tensor([[5.0]], dtype=torch.float64))
+    assert c.item() == 5.0  # i = 1, no tanh: the candidate 5 is written as it is
+
+
+def test_coupled_needs_an_input_gate_and_new_options_refuse_transfer():
+    with pytest.raises(ValueError, match="coupled=True .* needs an input gate; got input_gate=False"):
+        LSTM(3, 4, coupled=True, input_gate=False)
+    with pytest.raises(TypeError, match="output_gate must be True or False"):
+        LSTMCell(3, 4, output_gate="no")
+    with pytest.raises(ValueError, match="cannot express input_activation=False"):
+        LSTM(3, 4, input_activation=False).to_torch()

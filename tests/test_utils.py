@@ -82,14 +82,15 @@ def test_glue_keeps_integers_and_non_finite_floats(monkeypatch):
 
 def test_show_source_prints_code_without_the_docstring(capsys):
     from lstm_course.numpy import lstm_step_forward, rnn_step_forward
-    from lstm_course.source import show_source
+    from lstm_course.source import show_source, source_text
 
-    text = show_source(rnn_step_forward)
+    assert show_source(rnn_step_forward) is None  # nothing for Jupyter to echo after the print
+    text = source_text(rnn_step_forward)
     assert capsys.readouterr().out.strip() == text.strip()
     assert text.startswith("def rnn_step_forward(x, h_prev, params):")
     assert "h = np.tanh(x @ W_ih.T + h_prev @ W_hh.T + b)" in text
     assert "Args:" not in text and '"""' not in text  # the docstring is gone
-    part = show_source(lstm_step_forward, start="c = f * c_prev", stop="gates =")
+    part = source_text(lstm_step_forward, start="c = f * c_prev", stop="gates =")
     assert part.splitlines()[0].strip().startswith("c = f * c_prev + i * g")
     assert "gates =" not in part and "h = o * tanh_c" in part
     with pytest.raises(ValueError, match=r"no line of lstm_step_forward contains start='nowhere'"):

@@ -201,6 +201,38 @@ def check_glue_precision(nb) -> list[str]:
     return problems
 
 
+#: The widest code line that fits the rendered book's code column without a horizontal scroll bar.
+MAX_CODE_WIDTH = 90
+
+
+def check_code_width(nb) -> list[str]:
+    """No code line is wider than :data:`MAX_CODE_WIDTH` characters (no cell scrolls sideways)."""
+    problems = []
+    for k, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        for n, line in enumerate(cell.source.splitlines(), start=1):
+            if len(line) > MAX_CODE_WIDTH:
+                problems.append(f"cell {k}, line {n}: {len(line)} characters (at most {MAX_CODE_WIDTH}): "
+                                f"{line.strip()[:50]}...")
+    return problems
+
+
+def _figure_only(cell) -> bool:
+    """A code cell whose outputs are images and nothing else (no printed text, no table)."""
+    outputs = cell.get("outputs", [])
+    return bool(outputs) and all(o.output_type == "display_data" and set(o.get("data", {})) <= {"image/png", "text/plain"}
+                                 and "image/png" in o.get("data", {}) for o in outputs)
+
+
+def check_figure_cells_collapsed(nb) -> list[str]:
+    """A chapter's cells that only draw a figure are collapsed (tag ``hide-input``): the reader meets
+    prose, figure and caption, and the code is one click away."""
+    return [f"cell {k} only draws a figure: tag it hide-input" for k, cell in enumerate(nb.cells)
+            if cell.cell_type == "code" and _figure_only(cell)
+            and "hide-input" not in cell.get("metadata", {}).get("tags", [])]
+
+
 def check_notebook(path: pathlib.Path, root: pathlib.Path = ROOT) -> list[str]:
     """All the checks above for one notebook file."""
     if path.stat().st_size > MAX_BYTES:

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import configparser
 import json
-import math
 import os
 import pathlib
 import re
@@ -37,7 +36,7 @@ from nbclient import NotebookClient
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
-from notebook_checks import all_notebooks, code_cells  # noqa: E402
+from notebook_checks import all_notebooks  # noqa: E402
 
 #: Kernel profiles. `avx2` is the one `make test` runs as its second nbval pass; `native` is the
 #: first. `sse2` and `native2` are for measuring only: the oldest kernels every x86-64 CPU has

@@ -34,17 +34,17 @@ from notebook_checks import all_notebooks, code_cells  # noqa: E402
 
 TAGS = ["setup", "remove-cell"]
 TEMPLATE = '''\
-# Set-up: make `lstm_course` importable (installs it in Colab; does nothing locally or in Binder).
+# Set-up: make `lstm_course` importable (installs it in Colab; nothing to do elsewhere).
 import importlib.metadata, importlib.util, subprocess, sys
 if importlib.util.find_spec("lstm_course") is None:
-    # The installed torch and NumPy as exact requirements: pip may add packages, never replace these.
+    # The installed torch and NumPy as exact requirements: pip may add, never replace.
     keep = [f"{{name}}=={{importlib.metadata.version(name)}}" for name in ("torch", "numpy")
             if importlib.util.find_spec(name) is not None]
     pip = [sys.executable, "-m", "pip", "install", "-q", *keep]
-    # This version by name from the package index; if the index lacks it, from the repository.
+    # This version from the package index; if the index lacks it, from the repository.
     if subprocess.run([*pip, "lstm_course=={version}"], capture_output=True).returncode != 0:
-        subprocess.run([*pip, "lstm_course @ git+{url}@{branch}"],
-                       check=True)'''
+        repository = "lstm_course @ git+{url}@{branch}"
+        subprocess.run([*pip, repository], check=True)'''
 
 
 def repository(config_path: pathlib.Path = ROOT / "_config.yml") -> tuple[str, str]:

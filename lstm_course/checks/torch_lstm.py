@@ -10,12 +10,12 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..convert import TORCH_NAMES
 from . import _engine as E
 from . import _lstm_variants as V
 
 #: The course's parameter names -> the names accepted on the student's module (nn.LSTMCell, nn.LSTM).
-_NAMES = {"W_ih": ("weight_ih", "weight_ih_l0"), "W_hh": ("weight_hh", "weight_hh_l0"),
-          "b_ih": ("bias_ih", "bias_ih_l0"), "b_hh": ("bias_hh", "bias_hh_l0")}
+_NAMES = {ours: (theirs, theirs + "_l0") for ours, theirs in TORCH_NAMES.items()}
 _LAYOUT = "weight_ih (4H, D), weight_hh (4H, H), bias_ih (4H,), bias_hh (4H,)"
 
 

@@ -14,6 +14,8 @@ from .gradcheck import check_sequence_gradients, gradcheck, numerical_gradient, 
 from .gru import GRUCache, GRUStepCache, gru_backward, gru_forward, gru_step_backward, gru_step_forward
 from .init import init_gru_params, init_lstm_params, init_rnn_params
 from .lstm import LSTMCache, LSTMStepCache, lstm_backward, lstm_forward, lstm_step_backward, lstm_step_forward
+from .output import (CrossEntropyCache, OutputCache, cross_entropy, cross_entropy_backward, init_output_params,
+                     output_backward, output_forward, sequence_mask, softmax)
 from .rnn import RNNCache, RNNStepCache, rnn_backward, rnn_forward, rnn_step_backward, rnn_step_forward
 
 __all__ = [
@@ -22,5 +24,7 @@ __all__ = [
     "lstm_step_forward", "lstm_step_backward", "lstm_forward", "lstm_backward", "LSTMStepCache", "LSTMCache",
     "gru_step_forward", "gru_step_backward", "gru_forward", "gru_backward", "GRUStepCache", "GRUCache",
     "init_rnn_params", "init_lstm_params", "init_gru_params",
+    "output_forward", "output_backward", "softmax", "cross_entropy", "cross_entropy_backward", "sequence_mask",
+    "init_output_params", "OutputCache", "CrossEntropyCache",
     "gradcheck", "numerical_gradient", "relative_error", "check_sequence_gradients",
 ]

@@ -6,6 +6,7 @@ import numbers
 import numpy as np
 
 from .. import _validate as V
+from ..gate_bias import check_bias_value, set_gate_bias
 
 
 def _rng(rng) -> np.random.Generator:
@@ -58,11 +59,7 @@ def init_lstm_params(input_size, hidden_size, rng=None, dtype=np.float64, forget
     """
     params = _init(4, input_size, hidden_size, rng, dtype)
     if forget_bias is not None:
-        if not isinstance(forget_bias, numbers.Real) or not np.isfinite(forget_bias):
-            raise TypeError(f"forget_bias must be None or a finite number; got {forget_bias!r}")
-        H = int(hidden_size)
-        params["b_ih"][H : 2 * H] = forget_bias
-        params["b_hh"][H : 2 * H] = 0.0
+        set_gate_bias(params, "f", check_bias_value("forget_bias", forget_bias), int(hidden_size))
     return params
 
 

@@ -41,7 +41,8 @@ def rnn_cell_step(ax, h_prev, W_hh, nonlinearity="tanh"):
 
 
 def lstm_cell_step(ax, h_prev, c_prev, W_hh, peepholes=(None, None, None), *,
-                   coupled=False, forget_gate=True, output_activation=True):
+                   coupled=False, forget_gate=True, output_activation=True,
+                   input_gate=True, output_gate=True, input_activation=True):
     r"""One LSTM step after the input projection, variants included.
 
     .. math::
@@ -61,7 +62,10 @@ def lstm_cell_step(ax, h_prev, c_prev, W_hh, peepholes=(None, None, None), *,
     :math:`\mathbf{w}_{co}\odot\mathbf{c}_t` to :math:`\mathbf{a}^o`; ``coupled`` sets
     :math:`\mathbf{f}_t = 1 - \mathbf{i}_t`; ``forget_gate=False`` gives
     :math:`\mathbf{c}_t = \mathbf{c}_{t-1} + \mathbf{i}_t\odot\mathbf{g}_t`;
-    ``output_activation=False`` gives :math:`\mathbf{h}_t = \mathbf{o}_t\odot\mathbf{c}_t`.
+    ``output_activation=False`` gives :math:`\mathbf{h}_t = \mathbf{o}_t\odot\mathbf{c}_t`;
+    ``input_gate=False`` sets :math:`\mathbf{i}_t = 1` (Greff et al.'s NIG), ``output_gate=False``
+    sets :math:`\mathbf{o}_t = 1` (NOG), ``input_activation=False`` gives
+    :math:`\mathbf{g}_t = \mathbf{a}^g_t` (NIAF, no tanh on the candidate).
 
     Args:
         ax: ``(B, 4H)`` input projection with both biases,
@@ -76,16 +80,22 @@ def lstm_cell_step(ax, h_prev, c_prev, W_hh, peepholes=(None, None, None), *,
     w_ci, w_cf, w_co = peepholes
     a = torch.addmm(ax, h_prev, W_hh.t())  # (B, 4H) pre-activations a_t
     a_i, a_f, a_g, a_o = a.chunk(4, dim=1)  # (B, H) each
-    i = torch.sigmoid(a_i if w_ci is None else a_i + w_ci * c_prev)  # input gate
+    if input_gate:
+        i = torch.sigmoid(a_i if w_ci is None else a_i + w_ci * c_prev)  # input gate
+    else:
+        i = torch.ones_like(a_i)  # NIG: every candidate is written in full
     if not forget_gate:
         f = None  # the 1997 cell: c_{t-1} passes unscaled
     elif coupled:
         f = 1.0 - i  # CIFG: forget exactly what is written
     else:
         f = torch.sigmoid(a_f if w_cf is None else a_f + w_cf * c_prev)  # forget gate
-    g = torch.tanh(a_g)  # candidate
+    g = torch.tanh(a_g) if input_activation else a_g  # candidate (NIAF: no tanh)
     c = (c_prev if f is None else f * c_prev) + i * g  # cell state
-    o = torch.sigmoid(a_o if w_co is None else a_o + w_co * c)  # output gate
+    if output_gate:
+        o = torch.sigmoid(a_o if w_co is None else a_o + w_co * c)  # output gate
+    else:
+        o = torch.ones_like(a_o)  # NOG: the cell is always read out
     h = o * (torch.tanh(c) if output_activation else c)  # hidden state
     return h, c
 
@@ -253,15 +263,18 @@ class LSTMCell(LSTMVariantMixin, _CellBase):
 
     Keyword-only variant options (defaults: the standard LSTM; see
     :mod:`lstm_course.torch.variants`): ``peephole=False``, ``coupled=False``,
-    ``forget_gate=True``, ``output_activation=True``, ``forget_bias=None``.
+    ``forget_gate=True``, ``output_activation=True``, ``forget_bias=None``, ``input_gate=True``,
+    ``output_gate=True``, ``input_activation=True``.
     """
 
     _num_gates, _torch_type = 4, nn.LSTMCell
 
     def __init__(self, input_size, hidden_size, bias=True, *, peephole=False, coupled=False, forget_gate=True,
-                 output_activation=True, forget_bias=None, device=None, dtype=None):
+                 output_activation=True, forget_bias=None, input_gate=True, output_gate=True,
+                 input_activation=True, device=None, dtype=None):
         super().__init__(input_size, hidden_size, bias, device=device, dtype=dtype)
         self._init_variant(peephole, coupled, forget_gate, output_activation, forget_bias,
+                           input_gate, output_gate, input_activation,
                            {"device": device, "dtype": dtype})
         self.reset_parameters()
 

@@ -119,8 +119,8 @@ class LSTM(LSTMVariantMixin, _SequenceBase):
     r"""A single-layer LSTM with ``torch.nn.LSTM``'s contract; equations in :func:`lstm_cell_step`.
 
     ``LSTM(input_size, hidden_size, bias=True, batch_first=False, *, peephole=False,
-    coupled=False, forget_gate=True, output_activation=True, forget_bias=None,
-    backward="autograd")``; ``forward(x, hx=None) -> (output, (h_n, c_n))`` with
+    coupled=False, forget_gate=True, output_activation=True, forget_bias=None, input_gate=True,
+    output_gate=True, input_activation=True, backward="autograd")``; ``forward(x, hx=None) -> (output, (h_n, c_n))`` with
     ``hx = (h_0, c_0)``, each ``(1, B, H)`` (``(1, H)`` unbatched), zeros when None.
     Parameters ``weight_ih_l0 (4H, D)``, ``weight_hh_l0 (4H, H)``, ``bias_ih_l0 (4H,)``,
     ``bias_hh_l0 (4H,)`` in gate order i, f, g, o; with ``peephole=True`` also
@@ -137,10 +137,12 @@ class LSTM(LSTMVariantMixin, _SequenceBase):
     _transfer_options = ("backward",)
 
     def __init__(self, input_size, hidden_size, bias=True, batch_first=False, *, peephole=False, coupled=False,
-                 forget_gate=True, output_activation=True, forget_bias=None, backward="autograd",
+                 forget_gate=True, output_activation=True, forget_bias=None, input_gate=True,
+                 output_gate=True, input_activation=True, backward="autograd",
                  device=None, dtype=None):
         super().__init__(input_size, hidden_size, bias, batch_first, device=device, dtype=dtype)
         self._init_variant(peephole, coupled, forget_gate, output_activation, forget_bias,
+                           input_gate, output_gate, input_activation,
                            {"device": device, "dtype": dtype})
         self.backward = C.check_choice("backward", backward, ("autograd", "bptt"))
         self._check_backward()

@@ -1,0 +1,146 @@
+"""The sequence-to-sequence study: attention or not, teacher forcing or not, accuracy against length.
+
+Three set-ups of :class:`~lstm_course.seq2seq.Seq2Seq` learn to reverse digit strings of 1 to
+``train_max`` digits, each with several seeds:
+
+* ``attention``: additive attention, teacher forcing;
+* ``plain``: no attention (the context is the encoder's final state), teacher forcing;
+* ``plain, free-running``: no attention, trained on its own argmax outputs.
+
+Each run is then tested on fresh strings of every length in ``test_lengths``, some longer than
+any it was trained on, with greedy decoding and with beam search, and on strings of the training
+lengths with the decoder fed the truth and fed its own outputs (exposure bias). Every run is one
+process on one thread, seeded (``torch.manual_seed(seed)`` before building the model, then
+``train_seq2seq(..., seed=seed)``), so a row depends neither on the worker nor on the order::
+
+    python -m lstm_course.seq2seq_study [--workers N] [--out PATH]
+
+writes ``lstm_course/data/studies/seq2seq.json``, which the chapter reads.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import torch
+
+from ._validate import check_int
+from .seq2seq import Seq2Seq
+from .seq2seq_decode import beam_search, greedy_decode
+from .seq2seq_train import accuracy_by_length, held_out_strings, reverse_task, token_accuracy, train_seq2seq
+from .studies import default_workers, run_parallel, save_results
+
+SETUPS = {  # name -> (attention, teacher forcing)
+    "attention": ("additive", True),
+    "plain": (None, True),
+    "plain, free-running": (None, False),
+}
+
+
+def seq2seq_config() -> dict:
+    """The study's grid and budget (JSON-ready): set-ups, seeds, model size, training, tests."""
+    return dict(setups=list(SETUPS), seeds=[0, 1, 2, 3, 4], hidden_size=32, embed_size=16, train_min=1,
+                train_max=10, steps=500, batch=64, lr=1e-2, clip=1.0, test_lengths=[2, 4, 6, 8, 10, 12, 14, 16],
+                test_n=100, beam_width=4, beam_n=30, exposure_n=500)
+
+
+def make_seq2seq(setup: str, seed: int, config: dict | None = None) -> Seq2Seq:
+    """A fresh model of ``setup`` (a key of ``SETUPS``), built right after ``torch.manual_seed(seed)``."""
+    c = seq2seq_config() if config is None else config
+    if setup not in SETUPS:
+        raise ValueError(f"setup must be one of {tuple(SETUPS)}; got {setup!r}")
+    torch.manual_seed(check_int("seed", seed, minimum=0))
+    return Seq2Seq(c["hidden_size"], c["embed_size"], attention=SETUPS[setup][0])
+
+
+def run_seq2seq(setup: str, seed: int, *, config: dict | None = None, beam: bool = True,
+                return_model: bool = False):
+    """Train and test one run of the study.
+
+    Args:
+        setup: a key of ``SETUPS``. seed: the model's and the batches' seed.
+        config: as :func:`seq2seq_config` returns it (None: that one).
+        beam: also decode with beam search (the test's sample re-run skips it to save time).
+        return_model: also return the trained model.
+
+    Returns:
+        The row, a dict: ``setup, seed, parameters, final_loss`` (mean of the last 20 updates),
+        ``greedy`` and ``beam`` (``{length: correct of test_n / beam_n}``; ``beam`` None when not
+        run), ``beam_greedy`` (greedy's count on the beam's strings), ``beam_lower`` (strings on
+        which the beam's sequence scored below greedy's), ``token_acc_fed_truth`` and
+        ``token_acc_fed_own`` (at the training lengths), ``seconds``.
+    """
+    c = seq2seq_config() if config is None else config
+    start = time.perf_counter()
+    model = make_seq2seq(setup, seed, c)
+    history = train_seq2seq(model, reverse_task(c["train_min"], c["train_max"]), steps=c["steps"],
+                            batch_size=c["batch"], lr=c["lr"], clip=c["clip"], teacher_forcing=SETUPS[setup][1],
+                            seed=seed)
+    exposure = reverse_task(c["train_min"], c["train_max"])(c["exposure_n"], seed=10_000 + seed)
+    row = dict(setup=setup, seed=seed, parameters=sum(p.numel() for p in model.parameters()),
+               final_loss=sum(history.loss[-20:]) / 20,
+               greedy={str(k): v for k, v in accuracy_by_length(model, c["test_lengths"], c["test_n"],
+                                                                seed=seed).items()},
+               beam=None, beam_greedy=None, beam_lower=None,
+               token_acc_fed_truth=token_accuracy(model, exposure, True),
+               token_acc_fed_own=token_accuracy(model, exposure, False))
+    if beam:
+        row["beam"], row["beam_greedy"], row["beam_lower"] = beam_against_greedy(model, c, seed)
+    row["seconds"] = round(time.perf_counter() - start, 1)
+    return (row, model) if return_model else row
+
+
+def beam_against_greedy(model: Seq2Seq, config: dict, seed: int):
+    """Beam search and greedy decoding on the same ``beam_n`` strings of each test length.
+
+    Returns:
+        ``(beam, greedy, lower)``: correct counts per length (``{str(length): count}``) for each,
+        and the number of strings on which beam search returned a lower log-probability than greedy.
+    """
+    beam, greedy, lower = {}, {}, 0
+    for length in config["test_lengths"]:
+        data = held_out_strings(length, config["beam_n"], seed=seed)
+        target = [data.tgt[: int(data.tgt_lengths[b]), b].tolist() for b in range(config["beam_n"])]
+        g_seqs, g_scores = greedy_decode(model, data.src, data.src_lengths, length + 3)
+        b_correct = 0
+        for b in range(config["beam_n"]):
+            seq, score = beam_search(model, data.src[:, b : b + 1], data.src_lengths[b : b + 1],
+                                     config["beam_width"], length + 3)
+            b_correct += seq == target[b]
+            lower += score < float(g_scores[b]) - 1e-5
+        beam[str(length)] = b_correct
+        greedy[str(length)] = sum(seq == tgt for seq, tgt in zip(g_seqs, target))
+    return beam, greedy, lower
+
+
+def main(argv: list | None = None) -> None:
+    """The command line: run the study in parallel and write its results file."""
+    parser = argparse.ArgumentParser(prog="python -m lstm_course.seq2seq_study", description=main.__doc__)
+    parser.add_argument("--workers", type=int, default=None, help="processes (default: every core)")
+    parser.add_argument("--out", default=None, help="output file (default: the shipped results file)")
+    args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    config = seq2seq_config()
+    jobs = [(setup, seed) for setup in config["setups"] for seed in config["seeds"]]
+    workers = min(default_workers() if args.workers is None else check_int("workers", args.workers), len(jobs))
+    start = time.perf_counter()
+    rows = run_parallel(_run_default, jobs, workers, desc="seq2seq runs")
+    wall = time.perf_counter() - start
+    command = "python -m lstm_course.seq2seq_study " + " ".join(sys.argv[1:] if argv is None else argv)
+    path = save_results("seq2seq", rows, config, args.out, command=command.strip(), wall_time=wall,
+                        workers=workers)
+    for setup in config["setups"]:
+        counts = [[r["greedy"][str(T)] for r in rows if r["setup"] == setup] for T in config["test_lengths"]]
+        print(f"{setup:20s} " + " ".join(f"{sorted(c)[len(c) // 2]:4d}" for c in counts))
+    print(f"{len(rows)} runs in {wall:.0f} s on {workers} workers; wrote {path}")
+
+
+def _run_default(setup: str, seed: int) -> dict:
+    """:func:`run_seq2seq` with the default config (a top-level function, so workers can import it)."""
+    return run_seq2seq(setup, seed)
+
+
+if __name__ == "__main__":  # run the package's module, not this __main__ copy, so workers can import fn
+    from lstm_course import seq2seq_study
+
+    seq2seq_study.main()
