@@ -174,11 +174,11 @@ def saved_bytes_torch(run, reset, exclude) -> int:
     return sum(seen.values())
 
 
-def numpy_memory(params, xs, dhs):
+def numpy_memory(params, xs, dhs, module=fast):
     """(saved, peak): the cache's own arrays in bytes, and tracemalloc's peak over forward+backward."""
     tracemalloc.start()
-    _, _, cache = fast.lstm_forward(xs, params)
-    fast.lstm_backward(dhs, cache)
+    _, _, cache = module.lstm_forward(xs, params)
+    module.lstm_backward(dhs, cache)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
     inputs = {id(a) for a in (xs, *params.values())}
@@ -284,20 +284,20 @@ def measure(size, d, a, clock, peak, ratios, gflops):
     cases, arrays = build_cases(*size, d, a.seed)
     med = time_cases(cases, a.reps, a.pause, clock, stat=a.stat)
     check_agreement(cases, d)
-    np_saved, np_peak = numpy_memory(*arrays)
+    np_memory = {NUMPY: numpy_memory(*arrays), PLAIN: numpy_memory(*arrays, module=lnp)}
     flops = 3 * forward_flops(*size)
     for k, name in enumerate(ROWS):
         ratio, g = med[name] / med[REF], flops / med[name] / 1e9
         ratios[(name, d, size)], gflops[(name, d, size)] = ratio, g
-        if name == NUMPY:
-            saved, pk = f"{np_saved / 2**20:9.2f}", f"{np_peak / 2**20:8.2f}"
+        if name in np_memory:
+            saved, pk = (f"{np_memory[name][0] / 2**20:9.2f}", f"{np_memory[name][1] / 2**20:8.2f}")
         elif name in FLOORS.values():
             saved, pk = f"{'-':>9}", f"{'-':>8}"
         else:
             case = cases[name]
             saved, pk = f"{saved_bytes_torch(case.run, case.reset, case.inputs) / 2**20:9.2f}", f"{'-':>8}"
         lead = f"{d:8} {str(size):20}" if k == 0 else " " * 29
-        print(f"{lead} {name:26} {med[name] * 1e3:10.2f} {ratio:10.2f} {g:8.2f} {100 * g / peak[d]:7.1f}% "
+        print(f"{lead} {name:27} {med[name] * 1e3:10.2f} {ratio:10.2f} {g:8.2f} {100 * g / peak[d]:7.1f}% "
               f"{saved} {pk}", flush=True)
 
 
@@ -333,7 +333,7 @@ def main(argv=None):
     clock = time.perf_counter if a.clock == "wall" else time.process_time
     peak = {d: matmul_gflops(DTYPES[d][0], n=256 if a.quick else 1024, clock=clock, stat=a.stat) for d in a.dtypes}
     print_preamble(a, peak)
-    header = (f"{'dtype':8} {'(T, B, D, H)':20} {'implementation':26} {a.stat + ' ms':>10} {'x nn.LSTM':>10} "
+    header = (f"{'dtype':8} {'(T, B, D, H)':20} {'implementation':27} {a.stat + ' ms':>10} {'x nn.LSTM':>10} "
               f"{'GFLOP/s':>8} {'% matmul':>8} {'saved MB':>9} {'peak MB':>8}")
     print(header)
     print("-" * len(header))

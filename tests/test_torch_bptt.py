@@ -144,8 +144,8 @@ def test_benchmark_quick_runs():
     proc = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "bench_rnn.py"), "--quick", "--threads", "1"],
                           capture_output=True, text=True, timeout=180, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    for words in ("nn.LSTM", "hand-BPTT", "NumPy LSTM", "torch LSTM autograd", "CONTROL", "GFLOP/s", "(1 thread)",
-                  "floor: NumPy matmuls only", "floor: torch matmuls only", "fixed cost per time step",
+    for words in ("nn.LSTM", "hand-BPTT", "NumPy LSTM", "NumPy LSTM, plain reference", "torch LSTM autograd",
+                  "CONTROL", "GFLOP/s", "(1 thread)", "floor: NumPy matmuls only", "floor: torch matmuls only", "fixed cost per time step",
                   "its matrix products alone take"):
         assert words in proc.stdout
     assert proc.stdout.count("PASS ") + proc.stdout.count("MISS ") == 4  # one line per speed target and dtype
