@@ -45,7 +45,7 @@ def test_batchify():
 
 
 @pytest.mark.parametrize("bug, code", [((), "ok"), (("no_detach",), "state_not_detached"),
-                                       (("reset",), "state_not_carried"), (("no_clip",), "no_clipping"),
+                                       (("reset",), "window_state_not_carried"), (("no_clip",), "no_clipping"),
                                        (("no_zero",), "no_zero_grad"), (("sum",), "loss_sum")])
 def test_train_window(bug, code):
     res = checks.check_train_window(lambda *a: train_window(*a, bug=bug), verbose=False)
@@ -55,7 +55,7 @@ def test_train_window(bug, code):
 def test_train_window_two_mistakes():
     res = checks.check_train_window(lambda *a: train_window(*a, bug=("reset", "no_clip")), verbose=False)
     assert res.code == "two_mistakes", res.message
-    assert {c for c, _ in res.detail["mistakes"]} == {"state_not_carried", "no_clipping"}
+    assert {c for c, _ in res.detail["mistakes"]} == {"window_state_not_carried", "no_clipping"}
 
 
 @pytest.mark.parametrize("bug, code", [(None, "ok"), ("reset", "state_reset_each_window"), ("grad", "grad_enabled")])

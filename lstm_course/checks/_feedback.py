@@ -116,7 +116,7 @@ MESSAGES = {
     "state_not_detached": ("the state you return is still attached to this window's graph, so the next "
                            "window's backward pass reaches into it (or fails: its buffers were freed).",
                            "Return the state's values without the graph: tuple(s.detach() for s in state)."),
-    "state_not_carried": ("every window starts from a zero state: the state is not carried from window "
+    "window_state_not_carried": ("every window starts from a zero state: the state is not carried from window "
                           "to window.",
                           "Pass the previous window's (detached) state to model(x, state); truncation cuts "
                           "the gradient, not the forward information."),

@@ -8,7 +8,7 @@ from .. import charlm as lm
 from .. import tasks
 from ..text import Vocab
 from . import _engine as E
-from . import _traps as T
+from . import _traps as traps
 from . import _feedback as F
 
 
@@ -51,7 +51,7 @@ def check_baseline_mse(fn, verbose: bool = True):
                 for c in ("baseline_zero", "baseline_unbiased", "baseline_std")]
     return E.run(name, fn, _baseline_cases(), lambda f, d: f(d["y"]), unpack, lambda d: _baseline(d["y"]), mutants,
                  what="it is the variance of the targets, the MSE of always predicting their mean, on 3 batches.",
-                 forbid=T.forbidden("baseline"),
+                 forbid=traps.forbidden("baseline"),
                  verbose=verbose)
 
 
@@ -150,9 +150,9 @@ def check_generate(fn, verbose: bool = True):
     for k, (prompt, length, tau) in enumerate((("abc", 12, 1.0), ("h", 6, 0.8), ("a. b", 0, 1.0))):
         label = f"{k + 1} of 3: prompt {prompt!r}, {length} characters"
         try:
-            got = E.guarded(lambda f, d: f(model, VOCAB, *d), T.forbidden("generate"))(
+            got = E.guarded(lambda f, d: f(model, VOCAB, *d), traps.forbidden("generate"))(
                 fn, (prompt, length, tau, torch.Generator().manual_seed(k)))
-        except T.Delegated as e:
+        except traps.Delegated as e:
             return E.delegated(name, e, label, verbose)
         except NotImplementedError as e:
             return F.failed(name, "not_implemented", verbose=verbose, where=E.raised_in(e, name))

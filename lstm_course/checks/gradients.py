@@ -7,7 +7,7 @@ import numpy as np
 
 from .. import numpy as lnp
 from . import _engine as E
-from . import _traps as T
+from . import _traps as traps
 from . import _feedback as F
 
 #: The step the finite-difference checker passes: large enough that a one-sided difference's
@@ -76,7 +76,7 @@ def check_numerical_gradient(fn, verbose: bool = True):
                 for code in ("forward_difference", "missing_half")]
     return E.run(name, fn, _fd_cases(), invoke, unpack, lambda d: {"grad": d["grad"]}, mutants,
                  what="your central differences agree with the exact gradients of two test functions, and "
-                      "x is left as it was.", forbid=T.forbidden("numerical_gradient"),
+                      "x is left as it was.", forbid=traps.forbidden("numerical_gradient"),
                       verbose=verbose)
 
 
@@ -100,8 +100,8 @@ def check_gradcheck(errors, *args, tol: float = 1e-6, verbose: bool = True):
     if callable(errors):
         name = getattr(errors, "__name__", name)
         try:
-            errors = E.guarded(lambda f, a: f(*a), T.forbidden("rnn", "lstm", "gru"))(errors, args)
-        except T.Delegated as e:
+            errors = E.guarded(lambda f, a: f(*a), traps.forbidden("rnn", "lstm", "gru"))(errors, args)
+        except traps.Delegated as e:
             return E.delegated(name, e, "", verbose)
         except NotImplementedError as e:
             return F.failed(name, "not_implemented", verbose=verbose, where=E.raised_in(e, name))
@@ -163,7 +163,7 @@ def check_rnn_step_jacobian(fn, verbose: bool = True):
             ("tanh_grad_from_h", {}))]
     return E.run(name, fn, _rnn_cases(8600, (1, 1, 1)), lambda f, d: f(d["x"], d["h_prev"], d["params"]),
                  lambda raw, d: {"J": E.to_array(raw, "J")}, _jacobian, mutants,
-                 what="J matches diag(1 − h²) W_hh on 3 test cases (B = 3, 1, 2).", forbid=T.forbidden("rnn_backward", "rnn_jacobian"),
+                 what="J matches diag(1 − h²) W_hh on 3 test cases (B = 3, 1, 2).", forbid=traps.forbidden("rnn_backward", "rnn_jacobian"),
                  verbose=verbose)
 
 
@@ -200,5 +200,5 @@ def check_hidden_gradient_norms(fn, verbose: bool = True):
     return E.run(name, fn, _rnn_cases(8700, (6, 3, 5)), lambda f, d: f(d["xs"], d["params"], d["h0"]),
                  lambda raw, d: {"norms": E.to_array(raw, "norms")}, _norms, mutants,
                  what="the gradient norms match the reference at every step on 3 sequences (T = 6, 3, 5).",
-                 forbid=T.forbidden("rnn_backward", "rnn_jacobian"),
+                 forbid=traps.forbidden("rnn_backward", "rnn_jacobian"),
                  verbose=verbose)

@@ -19,7 +19,7 @@ import numpy as np
 
 from .. import numpy as lnp
 from . import _engine as E
-from . import _traps as T
+from . import _traps as traps
 from .lstm import GRAD_KEYS, PARAM_GRADS
 
 
@@ -116,7 +116,7 @@ BACKWARD_MUTANTS = [(m, {}, {"mistake": m}) for m in (
     "gate_grads_missing")]
 SEQ_FORWARD_MUTANTS = [(m, {}, {"mistake": m}) for m in ("h_not_carried", "initial_state_ignored")]
 SEQ_BACKWARD_MUTANTS = [(m, {}, {"mistake": m}) for m in ("dh_not_carried", "final_grads_ignored")]
-FORBID = T.forbidden("gru")
+FORBID = traps.forbidden("gru")
 
 
 def _grads_dict(grads):

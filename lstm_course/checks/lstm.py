@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import numpy as lnp
 from . import _engine as E
-from . import _traps as T
+from . import _traps as traps
 from . import _lstm_variants as V
 
 GRAD_KEYS = ("W_ih", "W_hh", "b_ih", "b_hh")
@@ -75,7 +75,7 @@ def check_lstm_step_forward(fn, verbose: bool = True):
     return E.run(name, fn, _step_cases(),
                  lambda f, d: f(d["x"], d["h_prev"], d["c_prev"], d["params"]),
                  lambda raw, d: _unpack_step_forward(raw, d, name), _step_reference, _step_forward_mutants,
-                 what="h and c match the reference on 3 test cases (B = 3, 1, 2; D ≠ H).", forbid=T.forbidden("lstm"),
+                 what="h and c match the reference on 3 test cases (B = 3, 1, 2; D ≠ H).", forbid=traps.forbidden("lstm"),
                  verbose=verbose)
 
 
@@ -126,7 +126,7 @@ def check_lstm_step_backward(fn, forward=None, verbose: bool = True):
     return E.run(name, fn, _step_cases(), invoke, lambda raw, d: _unpack_step_backward(raw, d, name),
                  _step_backward_reference, _step_backward_mutants, param_keys=PARAM_GRADS,
                  what="dx, dh_prev, dc_prev and all four parameter gradients match the reference on 3 test "
-                      "cases.", forbid=T.forbidden("lstm"),
+                      "cases.", forbid=traps.forbidden("lstm"),
                       verbose=verbose)
 
 
@@ -178,7 +178,7 @@ def check_lstm_forward(fn, verbose: bool = True):
     return E.run(name, fn, _seq_cases(), invoke, lambda raw, d: _unpack_forward(raw, d, name),
                  _forward_reference, _forward_mutants,
                  what="hs, h_n and c_n match the reference on 3 sequences (T = 4, 1, 3), with and without "
-                      "an initial state.", forbid=T.forbidden("lstm"),
+                      "an initial state.", forbid=traps.forbidden("lstm"),
                       verbose=verbose)
 
 
@@ -217,5 +217,5 @@ def check_lstm_backward(fn, verbose: bool = True):
     return E.run(name, fn, _seq_cases(), invoke, lambda raw, d: _unpack_backward(raw, d, name),
                  _backward_reference, _backward_mutants, param_keys=PARAM_GRADS,
                  what="dxs, dh0, dc0 and all four parameter gradients match the reference on 3 sequences.",
-                 forbid=T.forbidden("lstm"),
+                 forbid=traps.forbidden("lstm"),
                  verbose=verbose)

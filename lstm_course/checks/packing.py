@@ -15,7 +15,7 @@ import torch
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from . import _engine as E
-from . import _traps as T
+from . import _traps as traps
 
 
 def _tensor(value, quantity: str):
@@ -221,4 +221,4 @@ def check_bilstm_classifier(cls, verbose: bool = True):
         return outputs(d)
     return E.run(name, cls, _cls_cases(), invoke, unpack, reference, mutants,
                  what="the logits come from both directions' final states, with packed input, on 3 "
-                      "unsorted batches.", forbid=T.forbidden("course_models"), verbose=verbose)
+                      "unsorted batches.", forbid=traps.forbidden("course_models"), verbose=verbose)

@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import numpy as lnp
 from . import _engine as E
-from . import _traps as T
+from . import _traps as traps
 from .lstm import GRAD_KEYS, PARAM_GRADS
 
 _ACT = {"no_tanh": lambda a: a, "sigmoid": lambda a: 0.5 * (1.0 + np.tanh(0.5 * a)),
@@ -111,7 +111,7 @@ def check_rnn_step_forward(fn, verbose: bool = True):
         return E.mutants(FORWARD_MUTANTS, lambda **kw: _step_forward(d["x"], d["h_prev"], d["params"], **kw))
     return E.run(name, fn, _step_cases(), lambda f, d: f(d["x"], d["h_prev"], d["params"]), unpack,
                  lambda d: {"h": lnp.rnn_step_forward(d["x"], d["h_prev"], d["params"])[0]}, mutants,
-                 what="h matches the reference on 3 test cases (B = 3, 1, 2; D ≠ H).", forbid=T.forbidden("rnn"),
+                 what="h matches the reference on 3 test cases (B = 3, 1, 2; D ≠ H).", forbid=traps.forbidden("rnn"),
                  verbose=verbose)
 
 
@@ -143,7 +143,7 @@ def check_rnn_step_backward(fn, verbose: bool = True):
         return E.mutants(BACKWARD_MUTANTS, lambda **kw: _step_backward(d["dh"], c.x, c.h_prev, c.h, c.params, **kw))
     return E.run(name, fn, _step_cases(), lambda f, d: f(d["dh"], d["cache"]), unpack, reference, mutants,
                  param_keys=PARAM_GRADS, what="dx, dh_prev and all four parameter gradients match the "
-                 "reference on 3 test cases.", forbid=T.forbidden("rnn"),
+                 "reference on 3 test cases.", forbid=traps.forbidden("rnn"),
                  verbose=verbose)
 
 
@@ -184,7 +184,7 @@ def check_rnn_forward(fn, verbose: bool = True):
         return {"hs": hs, "h_n": h_n}
     return E.run(name, fn, _seq_cases(), invoke, unpack, reference, mutants,
                  what="hs and h_n match the reference on 3 sequences (T = 4, 1, 3), with and without an "
-                      "initial state.", forbid=T.forbidden("rnn"),
+                      "initial state.", forbid=traps.forbidden("rnn"),
                       verbose=verbose)
 
 
@@ -214,5 +214,5 @@ def check_rnn_backward(fn, verbose: bool = True):
         return f(d["dhs"], d["cache"]) if d["dh_n"] is None else f(d["dhs"], d["cache"], d["dh_n"])
     return E.run(name, fn, _seq_cases(), invoke, unpack, reference, mutants,
                  param_keys=PARAM_GRADS, what="dxs, dh0 and all four parameter gradients match the reference "
-                 "on 3 sequences.", forbid=T.forbidden("rnn"),
+                 "on 3 sequences.", forbid=traps.forbidden("rnn"),
                  verbose=verbose)

@@ -18,7 +18,7 @@ import torch.nn.functional as F
 from .. import text
 from ..charlm import CharLM
 from . import _engine as E
-from . import _traps as T
+from . import _traps as traps
 
 
 # --------------------------------------------------------------------------------- batchify
@@ -52,7 +52,7 @@ def check_batchify(fn, verbose: bool = True):
     return E.run(name, fn, _stream_cases(), lambda f, d: f(d["ids"], d["B"]),
                  lambda raw, d: {"data": E.to_array(raw, "the batched data")}, _batchify, mutants,
                  what="every column is a contiguous piece of the stream, time-major, on 3 streams.",
-                 forbid=T.forbidden("text_pipeline"), verbose=verbose)
+                 forbid=traps.forbidden("text_pipeline"), verbose=verbose)
 
 
 # --------------------------------------------------------------------------------- one window
@@ -99,7 +99,7 @@ def _reference_run(d, mistake=None):
     ms = E.mistakes_of(mistake)
 
     def window(model, opt, x, y, state):
-        return _reference_window(model, opt, x, y, None if "state_not_carried" in ms else state, _MAX_NORM, ms)
+        return _reference_window(model, opt, x, y, None if "window_state_not_carried" in ms else state, _MAX_NORM, ms)
     model, losses, _ = _run_two(d, window)
     flat = torch.cat([p.detach().reshape(-1) for p in model.parameters()]).numpy()
     return {"losses": np.array(losses), "weights": flat}
@@ -138,12 +138,12 @@ def check_train_window(fn, verbose: bool = True):
         return {"losses": raw[0], "weights": raw[1]}
 
     def mutants(d):
-        table = [(m, {}, {"mistake": m}) for m in ("state_not_carried", "no_clipping", "no_zero_grad", "loss_sum")]
+        table = [(m, {}, {"mistake": m}) for m in ("window_state_not_carried", "no_clipping", "no_zero_grad", "loss_sum")]
         return E.mutants(table, lambda **kw: _reference_run(d, **kw))
     return E.run(name, fn, _window_cases(), invoke, unpack, _reference_run, mutants,
                  what="two consecutive windows give the reference's losses and weights (state carried and "
                       "detached, gradients zeroed, clipped, mean loss).",
-                 forbid=T.forbidden("training_loops"), verbose=verbose)
+                 forbid=traps.forbidden("training_loops"), verbose=verbose)
 
 
 # --------------------------------------------------------------------------------- evaluation
@@ -197,5 +197,5 @@ def check_evaluate(fn, verbose: bool = True):
                                                                          "mean_of_window_means")]
     return E.run(name, fn, _eval_cases(), invoke, unpack, _evaluate, mutants,
                  what="the mean cross-entropy per character matches, state carried across windows, on 3 "
-                      "streams.", forbid=T.forbidden("training_loops"), verbose=verbose)
+                      "streams.", forbid=traps.forbidden("training_loops"), verbose=verbose)
 

@@ -12,7 +12,7 @@ import torch
 
 from ..convert import TORCH_NAMES
 from . import _engine as E
-from . import _traps as T
+from . import _traps as traps
 from . import _lstm_variants as V
 
 #: The course's parameter names -> the names accepted on the student's module (nn.LSTMCell, nn.LSTM).
@@ -171,7 +171,7 @@ def _check(cls, seq: bool, name: str, verbose: bool):
     return E.run_stages(name, cls, _cases(seq), invoke,
                         [(unpack_forward, reference_outputs, lambda d: _mutants_for(d, seq), ()),
                          (_unpack_grads, reference_grads, lambda d: (), param_keys)],
-                        what=what + " on 3 test cases (B = 3, 1, 2; D ≠ H; with and without hx).", forbid=T.forbidden("lstm"),
+                        what=what + " on 3 test cases (B = 3, 1, 2; D ≠ H; with and without hx).", forbid=traps.forbidden("lstm"),
                         verbose=verbose)
 
 

@@ -90,13 +90,14 @@ def lstm_forward(xs, params, h0=None, c0=None):
     H = V.check_params(params, 4, D, xs.dtype, "LSTM")
     h0 = V.check_state("h0", h0, B, H, xs.dtype)
     c0 = V.check_state("c0", c0, B, H, xs.dtype)
-    # The cell's one tanh wants the sigmoid blocks of a_t halved (see lstm_cell): halve those rows
-    # of the weights and biases once here rather than a_t at every step. Exact: a power of two.
-    half = gate_affine(H, xs.dtype)[0][:, None]  # (4H, 1): 1/2 on the i, f, o rows, 1 on g
-    # A contiguous copy of W_hhᵀ: BLAS writes into `out=` several times faster than through a
-    # transposed view (measured: 3x at H = 256 in float64).
+    # The cell's one tanh wants the sigmoid blocks of a_t halved (see gates_forward):
+    # halve those rows of the weights and biases once, not a_t at every step. Exact.
+    half = gate_affine(H, xs.dtype)[0][:, None]  # (4H, 1): 1/2 on i, f, o rows, 1 on g
+    # A contiguous copy of W_hhᵀ: BLAS writes into `out=` several times faster than
+    # through a transposed view (measured: 3x at H = 256 in float64).
     W_hhT = np.ascontiguousarray((params["W_hh"] * half).T)  # (H, 4H)
-    gates = (xs.reshape(T * B, D) @ (params["W_ih"] * half).T).reshape(T, B, 4 * H)  # (T, B, 4H)
+    # (T, B, 4H): the input projections of all T steps in one product
+    gates = (xs.reshape(T * B, D) @ (params["W_ih"] * half).T).reshape(T, B, 4 * H)
     gates += (params["b_ih"] + params["b_hh"]) * half[:, 0]
     hs = np.empty((T, B, H), dtype=xs.dtype)
     cs = np.empty((T, B, H), dtype=xs.dtype)
@@ -107,7 +108,8 @@ def lstm_forward(xs, params, h0=None, c0=None):
         a = gates[t]  # (B, 4H) view, activated in place
         a += np.matmul(h, W_hhT, out=recurrent)
         _, c, _, h = gates_forward(a, c, c=cs[t], tanh_c=tanh_cs[t], h=hs[t], halved=True)
-    return hs, (hs[-1].copy(), cs[-1].copy()), LSTMCache(xs, hs, h0, cs, c0, gates, tanh_cs, params)
+    cache = LSTMCache(xs, hs, h0, cs, c0, gates, tanh_cs, params)
+    return hs, (hs[-1].copy(), cs[-1].copy()), cache
 
 
 # Steps whose local factors lstm_backward computes together, by default: as many as fit in
@@ -195,16 +197,19 @@ def lstm_backward(dhs, cache, dh_n=None, dc_n=None, block_steps=None):
     D = cache.xs.shape[2]
     dt = cache.xs.dtype
     dhs = V.check_upstream("dhs", dhs, (T, B, H), "(T, B, H)", dt)
-    dh = np.zeros((B, H), dt) if dh_n is None else V.check_upstream("dh_n", dh_n, (B, H), "(B, H)", dt).copy()
-    dc = np.zeros((B, H), dt) if dc_n is None else V.check_upstream("dc_n", dc_n, (B, H), "(B, H)", dt).copy()
+    zeros = np.zeros((B, H), dt)
+    dh = V.check_upstream("dh_n", zeros if dh_n is None else dh_n, (B, H), "(B, H)", dt)
+    dc = V.check_upstream("dc_n", zeros if dc_n is None else dc_n, (B, H), "(B, H)", dt)
+    dh, dc = dh.copy(), dc.copy()  # the loop writes into both
     f = cache.gates[..., H : 2 * H]  # (T, B, H) view
     W_hh = cache.params["W_hh"]
     if block_steps is None:
         n = steps_per_block(T, B, H, dt)
     else:
         n = min(T, V.check_int("block_steps", block_steps))
-    da = np.empty((T, B, 4 * H), dtype=dt)  # K_t, then δa_t: each step overwrites its own K_t
-    da_icg = da[..., : 3 * H].reshape(T, B, 3, H)  # a view: the i, f, g blocks side by side
+    # K_t, then δa_t: each step overwrites its own K_t
+    da = np.empty((T, B, 4 * H), dtype=dt)
+    da_icg = da[..., : 3 * H].reshape(T, B, 3, H)  # a view: the i, f, g blocks together
     u = np.empty((n, B, H), dtype=dt)  # u_t of the current block
     dc_total = np.empty((B, H), dtype=dt)
     for stop in range(T, 0, -n):  # blocks from the last to the first
@@ -221,11 +226,13 @@ def lstm_backward(dhs, cache, dh_n=None, dc_n=None, block_steps=None):
     da2 = da.reshape(T * B, 4 * H)
     dxs = (da2 @ cache.params["W_ih"]).reshape(T, B, D)
     db = da2.sum(axis=0)
-    # Weight gradients Σ_t δa_t vᵀ as one product over all T·B rows, computed as (Vᵀ δA)ᵀ:
-    # OpenBLAS runs that orientation about 15% faster than δAᵀ V (measured at H = 256).
+    # Weight gradients Σ_t δa_t vᵀ as one product over all T·B rows, computed as
+    # (Vᵀ δA)ᵀ: OpenBLAS runs that orientation about 15% faster than δAᵀ V (at H = 256).
     dW_ih = (cache.xs.reshape(T * B, D).T @ da2).T  # (4H, D)
     dW_hhT = cache.h0.T @ da[0]  # (H, 4H): step 1 sees h_0, the others h_1 … h_{T-1}
     if T > 1:
-        dW_hhT += cache.hs[:-1].reshape((T - 1) * B, H).T @ da[1:].reshape((T - 1) * B, 4 * H)
-    grads = {"W_ih": np.ascontiguousarray(dW_ih), "W_hh": np.ascontiguousarray(dW_hhT.T), "b_ih": db, "b_hh": db.copy()}
+        h_prevs = cache.hs[:-1].reshape((T - 1) * B, H)  # h_1 … h_{T-1}
+        dW_hhT += h_prevs.T @ da[1:].reshape((T - 1) * B, 4 * H)
+    dW_ih, dW_hh = np.ascontiguousarray(dW_ih), np.ascontiguousarray(dW_hhT.T)
+    grads = {"W_ih": dW_ih, "W_hh": dW_hh, "b_ih": db, "b_hh": db.copy()}
     return dxs, dh, dc, grads

@@ -52,7 +52,8 @@ class GRUCache(NamedTuple):
     def step(self, t: int) -> GRUStepCache:
         """The :class:`GRUStepCache` of step ``t`` (0-based: the step that computed ``hs[t]``)."""
         h_prev = self.hs[t - 1] if t > 0 else self.h0
-        return GRUStepCache(self.xs[t], h_prev, self.rs[t], self.zs[t], self.ns[t], self.hns[t], self.params)
+        r, z, n, hn = self.rs[t], self.zs[t], self.ns[t], self.hns[t]
+        return GRUStepCache(self.xs[t], h_prev, r, z, n, hn, self.params)
 
 
 def gru_step_forward(x, h_prev, params):
@@ -70,7 +71,7 @@ def gru_step_forward(x, h_prev, params):
     B, D = x.shape
     H = V.check_params(params, 3, D, x.dtype, "GRU")
     h_prev = V.check_state("h_prev", h_prev, B, H, x.dtype)
-    gx = x @ params["W_ih"].T + params["b_ih"]  # (B, 3H) W_ir x + b_ir, W_iz x + b_iz, W_in x + b_in
+    gx = x @ params["W_ih"].T + params["b_ih"]  # (B, 3H) the W_i· x + b_i· of r, z, n
     gh = h_prev @ params["W_hh"].T + params["b_hh"]  # (B, 3H) the same from h_{t-1}
     r = sigmoid(gx[:, :H] + gh[:, :H])  # reset gate
     z = sigmoid(gx[:, H : 2 * H] + gh[:, H : 2 * H])  # update gate
@@ -112,11 +113,12 @@ def gru_step_backward(dh, cache):
     dr = da_n * hn  # δr
     da_r, da_z = dr * r * (1 - r), dz * z * (1 - z)  # through the sigmoids
     dgx = np.concatenate([da_r, da_z, da_n], axis=1)  # (B, 3H) gradient of W_ih x + b_ih
-    dgh = np.concatenate([da_r, da_z, da_n * r], axis=1)  # (B, 3H) gradient of W_hh h_{t-1} + b_hh
+    dgh = np.concatenate([da_r, da_z, da_n * r], axis=1)  # (B, 3H) of W_hh h_{t-1} + b_hh
     p = cache.params
     dx = dgx @ p["W_ih"]  # (B, D)
-    dh_prev = dh * z + dgh @ p["W_hh"]  # (B, H) the direct path plus the path through W_hh
-    grads = {"W_ih": dgx.T @ cache.x, "W_hh": dgh.T @ cache.h_prev, "b_ih": dgx.sum(0), "b_hh": dgh.sum(0)}
+    dh_prev = dh * z + dgh @ p["W_hh"]  # (B, H) the direct path and the path through W_hh
+    dW_ih, dW_hh = dgx.T @ cache.x, dgh.T @ cache.h_prev  # (3H, D), (3H, H)
+    grads = {"W_ih": dW_ih, "W_hh": dW_hh, "b_ih": dgx.sum(0), "b_hh": dgh.sum(0)}
     return dx, dh_prev, grads
 
 
@@ -158,7 +160,8 @@ def gru_backward(dhs, cache, dh_n=None):
     T, B, H = cache.hs.shape
     dt = cache.xs.dtype
     dhs = V.check_upstream("dhs", dhs, (T, B, H), "(T, B, H)", dt)
-    dh = V.check_upstream("dh_n", np.zeros((B, H), dt) if dh_n is None else dh_n, (B, H), "(B, H)", dt)
+    dh = np.zeros((B, H), dt) if dh_n is None else dh_n
+    dh = V.check_upstream("dh_n", dh, (B, H), "(B, H)", dt)
     dxs = np.empty_like(cache.xs)  # (T, B, D)
     grads = {k: np.zeros_like(cache.params[k]) for k in ("W_ih", "W_hh", "b_ih", "b_hh")}
     for t in reversed(range(T)):

@@ -57,7 +57,8 @@ class LSTMCache(NamedTuple):
         """The :class:`LSTMStepCache` of step ``t`` (0-based: the step that computed ``hs[t]``)."""
         h_prev = self.hs[t - 1] if t > 0 else self.h0
         c_prev = self.cs[t - 1] if t > 0 else self.c0
-        return LSTMStepCache(self.xs[t], h_prev, c_prev, self.gates[t], self.tanh_cs[t], self.params)
+        gates, tanh_c = self.gates[t], self.tanh_cs[t]
+        return LSTMStepCache(self.xs[t], h_prev, c_prev, gates, tanh_c, self.params)
 
 
 def lstm_step_forward(x, h_prev, c_prev, params):
@@ -138,12 +139,17 @@ def lstm_step_backward(dh, dc, cache):
     df = dc_total * cache.c_prev  # δf
     dg = dc_total * i  # δg
     dc_prev = dc_total * f  # δc_{t-1}, the direct path
-    da = np.concatenate([di * i * (1 - i), df * f * (1 - f), dg * (1 - g**2), do * o * (1 - o)], axis=1)
+    da_i = di * i * (1 - i)  # through the sigmoids and the tanh
+    da_f = df * f * (1 - f)
+    da_g = dg * (1 - g**2)
+    da_o = do * o * (1 - o)
+    da = np.concatenate([da_i, da_f, da_g, da_o], axis=1)  # (B, 4H)
     W_ih, W_hh = cache.params["W_ih"], cache.params["W_hh"]
     dx = da @ W_ih  # (B, D)
     dh_prev = da @ W_hh  # (B, H)
     db = da.sum(axis=0)  # (4H,)
-    grads = {"W_ih": da.T @ cache.x, "W_hh": da.T @ cache.h_prev, "b_ih": db, "b_hh": db.copy()}
+    dW_ih, dW_hh = da.T @ cache.x, da.T @ cache.h_prev  # (4H, D), (4H, H)
+    grads = {"W_ih": dW_ih, "W_hh": dW_hh, "b_ih": db, "b_hh": db.copy()}
     return dx, dh_prev, dc_prev, grads
 
 
@@ -195,8 +201,9 @@ def lstm_backward(dhs, cache, dh_n=None, dc_n=None):
     T, B, H = cache.hs.shape
     dt = cache.xs.dtype
     dhs = V.check_upstream("dhs", dhs, (T, B, H), "(T, B, H)", dt)
-    dh = V.check_upstream("dh_n", np.zeros((B, H), dt) if dh_n is None else dh_n, (B, H), "(B, H)", dt)
-    dc = V.check_upstream("dc_n", np.zeros((B, H), dt) if dc_n is None else dc_n, (B, H), "(B, H)", dt)
+    zeros = np.zeros((B, H), dt)
+    dh = V.check_upstream("dh_n", zeros if dh_n is None else dh_n, (B, H), "(B, H)", dt)
+    dc = V.check_upstream("dc_n", zeros if dc_n is None else dc_n, (B, H), "(B, H)", dt)
     dxs = np.empty_like(cache.xs)  # (T, B, D)
     grads = {k: np.zeros_like(cache.params[k]) for k in ("W_ih", "W_hh", "b_ih", "b_hh")}
     for t in reversed(range(T)):

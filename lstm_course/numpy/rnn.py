@@ -93,7 +93,8 @@ def rnn_step_backward(dh, cache):
     dx = da @ cache.params["W_ih"]  # (B, D)   W_ihᵀ δa, one row per sample
     dh_prev = da @ cache.params["W_hh"]  # (B, H)   W_hhᵀ δa
     db = da.sum(axis=0)  # (H,)
-    grads = {"W_ih": da.T @ cache.x, "W_hh": da.T @ cache.h_prev, "b_ih": db, "b_hh": db.copy()}
+    dW_ih, dW_hh = da.T @ cache.x, da.T @ cache.h_prev  # (H, D), (H, H)
+    grads = {"W_ih": dW_ih, "W_hh": dW_hh, "b_ih": db, "b_hh": db.copy()}
     return dx, dh_prev, grads
 
 
@@ -140,7 +141,8 @@ def rnn_backward(dhs, cache, dh_n=None):
     dxs = np.empty_like(cache.xs)  # (T, B, D)
     grads = {k: np.zeros_like(cache.params[k]) for k in ("W_ih", "W_hh", "b_ih", "b_hh")}
     for t in reversed(range(T)):
-        dxs[t], dh, step_grads = rnn_step_backward(dhs[t] + dh, cache.step(t))  # dh: on to h_{t-1}
+        # dh: what step t sends on to h_{t-1}
+        dxs[t], dh, step_grads = rnn_step_backward(dhs[t] + dh, cache.step(t))
         for k in grads:
             grads[k] += step_grads[k]  # shared weights: the sum over steps
     return dxs, dh, grads
