@@ -248,6 +248,24 @@ def test_hygiene_checks_catch_what_they_promise(tmp_path):
     assert "progress bar saved red (bar_style 'danger') at 47 of 100" in "\n".join(notebook_checks.check_notebook(path))
 
 
+def test_layout_checks_catch_wide_code_and_open_figure_cells():
+    """Item 10 of the book's reading comfort: no code line wider than the code column, and a cell
+    that only draws a figure is collapsed (hide-input)."""
+    nb = _notebook("x = 1", "plt.plot(x)")
+    wide = "y = " + " + ".join(["x"] * 40)  # 161 characters
+    nb.cells[2].source = wide
+    nb.cells[3].outputs = [nbformat.v4.new_output("display_data", data={"image/png": "iVBOR", "text/plain": "<Figure>"})]
+    width = notebook_checks.check_code_width(nb)
+    assert len(width) == 1 and "cell 2, line 1: 161 characters (at most 90)" in width[0]
+    assert notebook_checks.check_figure_cells_collapsed(nb) == ["cell 3 only draws a figure: tag it hide-input"]
+    nb.cells[3].metadata["tags"] = ["hide-input"]
+    nb.cells[2].source = "y = x"
+    assert notebook_checks.check_code_width(nb) == [] and notebook_checks.check_figure_cells_collapsed(nb) == []
+    nb.cells[3].outputs.append(nbformat.v4.new_output("stream", name="stdout", text="a number\n"))
+    nb.cells[3].metadata["tags"] = []
+    assert notebook_checks.check_figure_cells_collapsed(nb) == []  # it prints too: the code stays open
+
+
 def _glued(name: str, text: str):
     return nbformat.v4.new_output("display_data", data={notebook_checks.GLUE_MIME: text},
                                   metadata={"scrapbook": {"name": name, "mime_prefix": "application/papermill.record/"}})

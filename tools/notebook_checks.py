@@ -243,10 +243,10 @@ def check_notebook(path: pathlib.Path, root: pathlib.Path = ROOT) -> list[str]:
     nb = nbformat.read(path, as_version=4)
     problems = (size_problem + check_metadata(nb) + check_executed_in_order(nb) + check_outputs(nb)
                 + check_no_nbval_comments(nb) + check_setup_cell(nb) + check_glue_precision(nb)
-                + check_progress_bars(nb))
+                + check_progress_bars(nb) + check_code_width(nb))
     relative = path.resolve().relative_to(root.resolve()) if path.resolve().is_relative_to(root.resolve()) else path
     if relative.parts and relative.parts[0] == "book":
-        problems += check_figures_captioned(nb)
+        problems += check_figures_captioned(nb) + check_figure_cells_collapsed(nb)
     return problems
 
 
