@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import numpy as lnp
 from . import _engine as E
+from . import _one_state as O
 from . import _traps as traps
 from .lstm import GRAD_KEYS, PARAM_GRADS
 
@@ -116,7 +117,7 @@ def check_rnn_step_forward(fn, verbose: bool = True):
 
 
 def _grads_dict(grads):
-    return {"d" + k: grads[k] for k in GRAD_KEYS}
+    return O.grads_dict(grads)
 
 
 def check_rnn_step_backward(fn, verbose: bool = True):
@@ -148,18 +149,7 @@ def check_rnn_step_backward(fn, verbose: bool = True):
 
 
 def _seq_cases():
-    cases = []
-    for k, ((B, D, H), T) in enumerate(zip(E.SIZES, (4, 1, 3))):
-        rng = np.random.default_rng(8400 + k)
-        params = E.random_params(rng, 1, D, H)
-        xs = rng.standard_normal((T, B, D))
-        given = k != 1  # case 2 leaves the initial state and the final gradient at None
-        h0, dh_n = ((rng.standard_normal((B, H)) if given else None) for _ in range(2))
-        cache = lnp.rnn_forward(xs, params, h0)[2]
-        cases.append(E.Case(E.label(k, 3, T=T, B=B, D=D, H=H) + ("" if given else ", no initial state"),
-                            dict(B=B, xs=xs, params=params, h0=h0, cache=cache,
-                                 dhs=rng.standard_normal((T, B, H)), dh_n=dh_n)))
-    return cases
+    return O.seq_cases(lnp.rnn_forward, 1, 8400)
 
 
 def check_rnn_forward(fn, verbose: bool = True):
@@ -169,23 +159,8 @@ def check_rnn_forward(fn, verbose: bool = True):
     h not carried from step to step; hs shifted by one step; the initial state ignored.
     """
     name = E.function_name(fn, "check_rnn_forward", "rnn_forward")
-
-    def unpack(raw, d):
-        hs, h_n, _ = E.expect_tuple(raw, ("hs", "h_n", "cache"), name)
-        return {"hs": E.to_array(hs, "hs"), "h_n": E.to_array(h_n, "h_n")}
-
-    def mutants(d):
-        return E.mutants(SEQ_FORWARD_MUTANTS + FORWARD_MUTANTS, lambda **kw: _forward(d["xs"], d["params"], d["h0"], **kw))
-
-    def invoke(f, d):
-        return f(d["xs"], d["params"]) if d["h0"] is None else f(d["xs"], d["params"], d["h0"])
-    def reference(d):
-        hs, h_n, _ = lnp.rnn_forward(d["xs"], d["params"], d["h0"])
-        return {"hs": hs, "h_n": h_n}
-    return E.run(name, fn, _seq_cases(), invoke, unpack, reference, mutants,
-                 what="hs and h_n match the reference on 3 sequences (T = 4, 1, 3), with and without an "
-                      "initial state.", forbid=traps.forbidden("rnn"),
-                      verbose=verbose)
+    return O.check_sequence_forward(name, fn, _seq_cases(), lnp.rnn_forward, _forward,
+                                   SEQ_FORWARD_MUTANTS + FORWARD_MUTANTS, traps.forbidden("rnn"), verbose)
 
 
 def check_rnn_backward(fn, verbose: bool = True):
@@ -193,26 +168,9 @@ def check_rnn_backward(fn, verbose: bool = True):
 
     ``fn`` receives the package's ``RNNCache``. Recognised mistakes: every mistake of
     :func:`check_rnn_step_backward` made at each step; the gradient from the later step not
-    carried to h_(t−1); the final state's gradient ``dh_n`` ignored; one parameter's gradient wrong (for example not summed over time, or
-    with h_t where h_(t−1) belongs).
+    carried to h_(t−1); the final state's gradient ``dh_n`` ignored; one parameter's gradient
+    wrong (for example not summed over time, or with h_t where h_(t−1) belongs).
     """
     name = E.function_name(fn, "check_rnn_backward", "rnn_backward")
-
-    def unpack(raw, d):
-        dxs, dh0, grads = E.expect_tuple(raw, ("dxs", "dh0", "grads"), name)
-        return dict(dxs=E.to_array(dxs, "dxs"), dh0=E.to_array(dh0, "dh0"), **E.expect_grads(grads, GRAD_KEYS))
-
-    def reference(d):
-        dxs, dh0, grads = lnp.rnn_backward(d["dhs"], d["cache"], d["dh_n"])
-        return dict(dxs=dxs, dh0=dh0, **_grads_dict(grads))
-
-    def mutants(d):
-        return E.mutants(SEQ_BACKWARD_MUTANTS + BACKWARD_MUTANTS,
-                         lambda **kw: _backward(d["dhs"], d["cache"], d["dh_n"], **kw))
-
-    def invoke(f, d):
-        return f(d["dhs"], d["cache"]) if d["dh_n"] is None else f(d["dhs"], d["cache"], d["dh_n"])
-    return E.run(name, fn, _seq_cases(), invoke, unpack, reference, mutants,
-                 param_keys=PARAM_GRADS, what="dxs, dh0 and all four parameter gradients match the reference "
-                 "on 3 sequences.", forbid=traps.forbidden("rnn"),
-                 verbose=verbose)
+    return O.check_sequence_backward(name, fn, _seq_cases(), lnp.rnn_backward, _backward,
+                                   SEQ_BACKWARD_MUTANTS + BACKWARD_MUTANTS, traps.forbidden("rnn"), verbose)
