@@ -70,20 +70,11 @@ def gates_forward(a, c_prev, c=None, tanh_c=None, h=None, halved=False):
 
 
 def lstm_forward(xs, params, h0=None, c0=None):
-    """Run an LSTM over a sequence (time-major).
+    """:func:`lstm_course.numpy.lstm.lstm_forward`, tuned: the same arguments, the same results.
 
     The input projection ``W_ih x_t + b_ih + b_hh`` is one matrix product for all ``T``
-    steps; each step then adds ``W_hh h_{t-1}`` and applies the cell (the same
-    computation as calling :func:`~lstm_course.numpy.lstm.lstm_step_forward` ``T`` times, tested to be so).
-
-    Args:
-        xs: ``(T, B, D)`` inputs.
-        params: dict ``W_ih (4H, D)``, ``W_hh (4H, H)``, ``b_ih (4H,)``, ``b_hh (4H,)``.
-        h0, c0: ``(B, H)`` initial states; zeros when None.
-
-    Returns:
-        ``(hs, (h_n, c_n), cache)``: ``hs (T, B, H)`` all hidden states, ``h_n`` and ``c_n``
-        ``(B, H)`` the final states, ``cache`` an :class:`LSTMCache`.
+    steps (halved on the sigmoid rows); each step then adds ``W_hh h_{t-1}`` and applies
+    :func:`gates_forward` in place. Tested equal to the reference to 1e-12 in float64.
     """
     xs = V.as_float_array("xs", xs, "(T, B, D)", 3)
     T, B, D = xs.shape
