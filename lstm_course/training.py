@@ -256,9 +256,11 @@ def _finish(bar, postfix: dict) -> None:
     bar.set_postfix(postfix, refresh=True)
 
 
-def hidden_gradient_norms(model: nn.Module, data: TaskData, tolerance: float = ADDING_TOLERANCE, *,
-                          float64: bool = False) -> torch.Tensor:
-    r"""Mean over the batch of :math:`\lVert \partial L / \partial \vh_t \rVert_2` for every step ``t``.
+def task_gradient_norms(model: nn.Module, data: TaskData, tolerance: float = ADDING_TOLERANCE, *,
+                        float64: bool = False) -> torch.Tensor:
+    r"""Mean over the batch of :math:`\lVert \partial L / \partial \vh_t \rVert_2` for every step ``t``,
+    with ``L`` a trained model's task loss (for a gradient placed on the last state of NumPy
+    parameters, see :func:`lstm_course.gradients.hidden_gradient_norms`).
 
     The loss is that of :func:`loss_and_accuracy` on ``data``, computed with
     :meth:`~lstm_course.models.SequenceModel.unroll` so that the gradient with respect to

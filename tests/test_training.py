@@ -6,7 +6,7 @@ import torch
 
 from lstm_course.models import SequenceModel, count_parameters, matched_hidden_size
 from lstm_course.tasks import adding_baseline_mse, adding_problem, copy_task, temporal_order
-from lstm_course.training import History, batch_seed, evaluate, hidden_gradient_norms, loss_and_accuracy, train
+from lstm_course.training import History, batch_seed, evaluate, task_gradient_norms, loss_and_accuracy, train
 
 CELLS = ("rnn", "lstm", "gru")
 
@@ -146,14 +146,14 @@ def test_evaluate_leaves_mode_and_matches_loss():
 def test_hidden_gradient_norms():
     data = adding_problem(4, 12, seed=2)
     m = model("rnn", H=6)
-    norms = hidden_gradient_norms(m, data)
+    norms = task_gradient_norms(m, data)
     assert norms.shape == (12,) and (norms > 0).all()
     # at the last step only the read-out path exists: dL/dh = 2 (y_hat - y) W_out / n per sequence
     out = m(data.x)
     direct = (2 * (out - data.y) * m.readout.weight).norm(dim=1).mean()
     assert norms[-1].item() == pytest.approx(direct.item(), rel=1e-5)
     assert norms.dtype == torch.float64
-    exact = hidden_gradient_norms(m, data, float64=True)
+    exact = task_gradient_norms(m, data, float64=True)
     assert next(m.parameters()).dtype == torch.float32  # the float64 path works on a copy
     torch.testing.assert_close(exact, norms, rtol=1e-5, atol=0)
 
@@ -164,8 +164,8 @@ def test_hidden_gradient_norms_do_not_underflow():
     with torch.no_grad():
         m.rnn.weight_hh_l0.mul_(0.05)  # a strongly contracting RNN: the signal dies fast
     data = adding_problem(4, 60, seed=0)
-    assert hidden_gradient_norms(m, data)[0].item() == 0  # float32 underflows ...
-    norms = hidden_gradient_norms(m, data, float64=True)
+    assert task_gradient_norms(m, data)[0].item() == 0  # float32 underflows ...
+    norms = task_gradient_norms(m, data, float64=True)
     assert 0 < norms[0].item() < 1e-40  # ... float64 resolves it
 
 

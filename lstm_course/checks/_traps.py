@@ -42,7 +42,7 @@ FAMILIES = {
     ),
     "rnn_jacobian": (
         "lstm_course.gradients:state_gradients", "lstm_course.gradients:hidden_gradient_norms",
-        "lstm_course.gradients:jacobian_norms", "lstm_course.training:hidden_gradient_norms",
+        "lstm_course.gradients:jacobian_norms", "lstm_course.training:task_gradient_norms",
     ),
     "lstm": (
         "lstm_course.numpy.lstm:lstm_step_forward", "lstm_course.numpy.lstm:lstm_step_backward",
