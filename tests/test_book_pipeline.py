@@ -261,6 +261,12 @@ def test_layout_checks_catch_wide_code_and_open_figure_cells():
     nb.cells[3].metadata["tags"] = ["hide-input"]
     nb.cells[2].source = "y = x"
     assert notebook_checks.check_code_width(nb) == [] and notebook_checks.check_figure_cells_collapsed(nb) == []
+    nb.cells.append(nbformat.v4.new_markdown_cell("The loss is {glue:text}`loss:.2f`."))
+    assert notebook_checks.check_glued_keys_exist(nb) == [
+        "{glue:text}`loss` is cited but no cell output glues it: re-execute the notebook in the "
+        "course's environment (make execute)"]
+    nb.cells[3].outputs.append(_glued("loss", "0.25"))
+    assert notebook_checks.check_glued_keys_exist(nb) == []
     nb.cells[3].outputs.append(nbformat.v4.new_output("stream", name="stdout", text="a number\n"))
     nb.cells[3].metadata["tags"] = []
     assert notebook_checks.check_figure_cells_collapsed(nb) == []  # it prints too: the code stays open

@@ -201,6 +201,17 @@ def check_glue_precision(nb) -> list[str]:
     return problems
 
 
+def check_glued_keys_exist(nb) -> list[str]:
+    """Every key the prose cites with ``{glue:text}`` has a glued value among the notebook's outputs
+    (a kernel without myst_nb stores nothing, and the page would then show a warning)."""
+    cited = {name for cell in nb.cells if cell.cell_type == "markdown"
+             for name, _ in GLUE_REF.findall(cell.source)}
+    glued = {output.get("metadata", {}).get("scrapbook", {}).get("name")
+             for cell in nb.cells if cell.cell_type == "code" for output in cell.get("outputs", [])}
+    return [f"{{glue:text}}`{name}` is cited but no cell output glues it: re-execute the notebook in "
+            "the course's environment (make execute)" for name in sorted(cited - glued)]
+
+
 #: The widest code line that fits the rendered book's code column without a horizontal scroll bar.
 MAX_CODE_WIDTH = 90
 
@@ -243,7 +254,7 @@ def check_notebook(path: pathlib.Path, root: pathlib.Path = ROOT) -> list[str]:
     nb = nbformat.read(path, as_version=4)
     problems = (size_problem + check_metadata(nb) + check_executed_in_order(nb) + check_outputs(nb)
                 + check_no_nbval_comments(nb) + check_setup_cell(nb) + check_glue_precision(nb)
-                + check_progress_bars(nb) + check_code_width(nb))
+                + check_progress_bars(nb) + check_code_width(nb) + check_glued_keys_exist(nb))
     relative = path.resolve().relative_to(root.resolve()) if path.resolve().is_relative_to(root.resolve()) else path
     if relative.parts and relative.parts[0] == "book":
         problems += check_figures_captioned(nb) + check_figure_cells_collapsed(nb)
