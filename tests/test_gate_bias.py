@@ -54,11 +54,11 @@ def test_every_model_uses_it():
 
 
 def test_bad_input_is_named():
-    with pytest.raises(ValueError, match=r"gate must be one of \['f', 'g', 'i', 'o'\]; got 'x'"):
+    with pytest.raises(ValueError, match=r"gate must be one of \['f', 'g', 'i', 'n', 'o', 'r', 'z'\]; got 'x'"):
         set_gate_bias(init_lstm_params(2, H, rng=0), "x", 1.0, H)
     with pytest.raises(TypeError, match="the f gate's bias must be None or a finite number; got nan"):
         set_gate_bias(init_lstm_params(2, H, rng=0), "f", float("nan"), H)
-    with pytest.raises(TypeError, match="target must be a parameter dict or an LSTM module with biases; got Linear"):
+    with pytest.raises(TypeError, match="target must be a parameter dict or a recurrent module with biases; got Linear"):
         set_gate_bias(torch.nn.Linear(2, 2), "f", 1.0, H)
     with pytest.raises(TypeError, match="forget_bias must be None or a finite number; got True"):
         init_lstm_params(2, H, forget_bias=True)
