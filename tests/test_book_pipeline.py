@@ -262,6 +262,11 @@ def test_layout_checks_catch_wide_code_and_open_figure_cells():
     nb.cells[2].source = "y = x"
     assert notebook_checks.check_code_width(nb) == [] and notebook_checks.check_figure_cells_collapsed(nb) == []
     nb.cells.append(nbformat.v4.new_markdown_cell("The loss is {glue:text}`loss:.2f`."))
+    nb.cells.append(nbformat.v4.new_markdown_cell("$\\partial\vc_t$"))  # a vertical tab, not \\vc
+    assert notebook_checks.check_no_control_characters(nb) == [
+        "cell 5: control character '\\x0b' in the text (a '\\v', '\\f' or '\\b' of a TeX macro "
+        "written in a non-raw string?)"]
+    nb.cells.pop()
     assert notebook_checks.check_glued_keys_exist(nb) == [
         "{glue:text}`loss` is cited but no cell output glues it: re-execute the notebook in the "
         "course's environment (make execute)"]

@@ -212,6 +212,17 @@ def check_glued_keys_exist(nb) -> list[str]:
             "the course's environment (make execute)" for name in sorted(cited - glued)]
 
 
+CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def check_no_control_characters(nb) -> list[str]:
+    """No control character in the prose: ``\\vc`` written in a non-raw Python string becomes a
+    vertical tab and ``c``, which MathJax cannot parse."""
+    return [f"cell {k}: control character {ch!r} in the text (a '\\v', '\\f' or '\\b' of a TeX "
+            "macro written in a non-raw string?)" for k, cell in enumerate(nb.cells)
+            if cell.cell_type == "markdown" for ch in sorted(set(CONTROL_CHARACTER.findall(cell.source)))]
+
+
 #: The widest code line that fits the rendered book's code column without a horizontal scroll bar.
 MAX_CODE_WIDTH = 90
 
@@ -254,7 +265,8 @@ def check_notebook(path: pathlib.Path, root: pathlib.Path = ROOT) -> list[str]:
     nb = nbformat.read(path, as_version=4)
     problems = (size_problem + check_metadata(nb) + check_executed_in_order(nb) + check_outputs(nb)
                 + check_no_nbval_comments(nb) + check_setup_cell(nb) + check_glue_precision(nb)
-                + check_progress_bars(nb) + check_code_width(nb) + check_glued_keys_exist(nb))
+                + check_progress_bars(nb) + check_code_width(nb) + check_glued_keys_exist(nb)
+                + check_no_control_characters(nb))
     relative = path.resolve().relative_to(root.resolve()) if path.resolve().is_relative_to(root.resolve()) else path
     if relative.parts and relative.parts[0] == "book":
         problems += check_figures_captioned(nb) + check_figure_cells_collapsed(nb)
