@@ -12,3 +12,16 @@ def pytest_configure(config):
         candidate = pathlib.Path(config.rootpath) / sanitize
         if candidate.exists():
             config.option.nbval_sanitize_with = str(candidate)
+
+
+#: Seconds nbval waits for each output message of a cell that has finished. nbval hard-codes 5 s,
+#: which a long training cell with a progress bar (hundreds of widget updates still queued) can
+#: exceed on a busy 2-core machine: the char LM's training cell failed that way once in
+#: `make test`'s second pass although its outputs were right.
+NBVAL_OUTPUT_TIMEOUT = 60
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if hasattr(item, "output_timeout"):  # nbval's notebook cells
+            item.output_timeout = NBVAL_OUTPUT_TIMEOUT
