@@ -69,3 +69,19 @@ def check_sequence_backward(name, fn, cases, backward, mutant_backward, table, f
     return E.run(name, fn, cases, invoke, unpack, reference, mutants, param_keys=PARAM_GRADS,
                  what="dxs, dh0 and all four parameter gradients match the reference on 3 sequences.",
                  forbid=forbid, verbose=verbose)
+
+
+def check_step_backward(name, fn, cases, step_backward, mutants, forbid, verbose):
+    """Check ``fn(dh, cache) -> (dx, dh_prev, grads)`` against the package's ``step_backward``;
+    ``mutants(d)`` gives the mutants of case ``d``."""
+    def unpack(raw, d):
+        dx, dh_prev, grads = E.expect_tuple(raw, ("dx", "dh_prev", "grads"), name)
+        return dict(dx=E.to_array(dx, "dx"), dh_prev=E.to_array(dh_prev, "dh_prev"),
+                    **E.expect_grads(grads, GRAD_KEYS))
+
+    def reference(d):
+        dx, dh_prev, grads = step_backward(d["dh"], d["cache"])
+        return dict(dx=dx, dh_prev=dh_prev, **grads_dict(grads))
+    return E.run(name, fn, cases, lambda f, d: f(d["dh"], d["cache"]), unpack, reference, mutants,
+                 param_keys=PARAM_GRADS, what="dx, dh_prev and all four parameter gradients match the "
+                 "reference on 3 test cases.", forbid=forbid, verbose=verbose)

@@ -21,7 +21,7 @@ from .. import numpy as lnp
 from . import _engine as E
 from . import _one_state as O
 from . import _traps as traps
-from .lstm import GRAD_KEYS, PARAM_GRADS
+from .lstm import PARAM_GRADS
 
 
 def _sigmoid(a):
@@ -120,9 +120,6 @@ SEQ_BACKWARD_MUTANTS = [(m, {}, {"mistake": m}) for m in ("dh_not_carried", "fin
 FORBID = traps.forbidden("gru")
 
 
-def _grads_dict(grads):
-    return O.grads_dict(grads)
-
 
 def _step_cases():
     cases = []
@@ -170,20 +167,10 @@ def check_gru_step_backward(fn, verbose: bool = True):
     """
     name = E.function_name(fn, "check_gru_step_backward", "gru_step_backward")
 
-    def unpack(raw, d):
-        dx, dh_prev, grads = E.expect_tuple(raw, ("dx", "dh_prev", "grads"), name)
-        return dict(dx=E.to_array(dx, "dx"), dh_prev=E.to_array(dh_prev, "dh_prev"),
-                    **E.expect_grads(grads, GRAD_KEYS))
-
-    def reference(d):
-        dx, dh_prev, grads = lnp.gru_step_backward(d["dh"], d["cache"])
-        return dict(dx=dx, dh_prev=dh_prev, **_grads_dict(grads))
-
     def mutants(d):
         return E.mutants(BACKWARD_MUTANTS, lambda **kw: _step_backward(d["dh"], d["cache"], **kw))
-    return E.run(name, fn, _step_cases(), lambda f, d: f(d["dh"], d["cache"]), unpack, reference, mutants,
-                 param_keys=PARAM_GRADS, what="dx, dh_prev and all four parameter gradients match the "
-                 "reference on 3 test cases.", forbid=FORBID, verbose=verbose)
+    return O.check_step_backward(name, fn, _step_cases(), lnp.gru_step_backward, mutants, FORBID,
+                                 verbose)
 
 
 def _seq_cases():

@@ -12,7 +12,7 @@ from .. import numpy as lnp
 from . import _engine as E
 from . import _one_state as O
 from . import _traps as traps
-from .lstm import GRAD_KEYS, PARAM_GRADS
+from .lstm import PARAM_GRADS
 
 _ACT = {"no_tanh": lambda a: a, "sigmoid": lambda a: 0.5 * (1.0 + np.tanh(0.5 * a)),
         "relu": lambda a: np.maximum(a, 0.0)}
@@ -116,9 +116,6 @@ def check_rnn_step_forward(fn, verbose: bool = True):
                  verbose=verbose)
 
 
-def _grads_dict(grads):
-    return O.grads_dict(grads)
-
 
 def check_rnn_step_backward(fn, verbose: bool = True):
     """Check a student's ``rnn_step_backward(dh, cache) -> (dx, dh_prev, grads)``.
@@ -130,22 +127,12 @@ def check_rnn_step_backward(fn, verbose: bool = True):
     """
     name = E.function_name(fn, "check_rnn_step_backward", "rnn_step_backward")
 
-    def unpack(raw, d):
-        dx, dh_prev, grads = E.expect_tuple(raw, ("dx", "dh_prev", "grads"), name)
-        return dict(dx=E.to_array(dx, "dx"), dh_prev=E.to_array(dh_prev, "dh_prev"),
-                    **E.expect_grads(grads, GRAD_KEYS))
-
-    def reference(d):
-        dx, dh_prev, grads = lnp.rnn_step_backward(d["dh"], d["cache"])
-        return dict(dx=dx, dh_prev=dh_prev, **_grads_dict(grads))
-
     def mutants(d):
         c = d["cache"]
-        return E.mutants(BACKWARD_MUTANTS, lambda **kw: _step_backward(d["dh"], c.x, c.h_prev, c.h, c.params, **kw))
-    return E.run(name, fn, _step_cases(), lambda f, d: f(d["dh"], d["cache"]), unpack, reference, mutants,
-                 param_keys=PARAM_GRADS, what="dx, dh_prev and all four parameter gradients match the "
-                 "reference on 3 test cases.", forbid=traps.forbidden("rnn"),
-                 verbose=verbose)
+        return E.mutants(BACKWARD_MUTANTS,
+                         lambda **kw: _step_backward(d["dh"], c.x, c.h_prev, c.h, c.params, **kw))
+    return O.check_step_backward(name, fn, _step_cases(), lnp.rnn_step_backward, mutants, traps.forbidden("rnn"),
+                                 verbose)
 
 
 def _seq_cases():
