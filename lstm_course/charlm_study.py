@@ -1,13 +1,20 @@
-"""The character-level chapter's long run: its LSTM trained three times longer, over five seeds.
+"""The character-level chapter's studies: the three cells over seeds, and a longer LSTM run.
 
-The chapter trains an LSTM with 128 units for 400 steps and finds it behind the best Kneser–Ney
-n-gram. This study asks whether the budget explains the gap: the same model and recipe
-(:func:`~lstm_course.charlm.train_charlm`, Adam at ``1e-2``, 32 columns, windows of 64, clipping at
-1) for ``steps`` updates, from seeds ``0 .. seeds - 1``, with the validation perplexity every
-``eval_every`` steps. Each run is one process on one thread; the chapter reads the committed file
-``lstm_course/data/studies/charlm_long.json``::
+The chapter trains one LSTM with 128 units for 400 steps while the page runs. Two questions need
+more runs than a page can afford, so they are studies whose results files the chapter reads:
 
-    python -m lstm_course.charlm_study [--workers N] [--seeds K] [--steps S] [--out PATH]
+* ``compare``: do the chapter's conclusions about the three cells survive another seed? The LSTM
+  (``H = 128``), the GRU and the plain RNN with the hidden sizes that match its parameter count
+  (:func:`~lstm_course.models.matched_hidden_size`), each trained with the chapter's recipe
+  (:func:`~lstm_course.charlm.train_charlm`: Adam at ``1e-2``, 32 columns, windows of 64,
+  clipping at 1) for 400 steps from seeds ``0 .. seeds - 1``, evaluated every 50 steps. File:
+  ``lstm_course/data/studies/charlm_compare.json``.
+* ``long``: does the budget explain the gap to the best n-gram? The LSTM alone, the same recipe,
+  1,200 steps, evaluated every 200 steps. File: ``lstm_course/data/studies/charlm_long.json``.
+
+Each run is one process on one thread::
+
+    python -m lstm_course.charlm_study {compare,long} [--workers N] [--seeds K] [--steps S] [--out PATH]
 """
 from __future__ import annotations
 
@@ -20,15 +27,33 @@ import torch
 
 from ._validate import check_int
 from .charlm import CharLM, train_charlm
-from .studies import default_workers, load_results, run_parallel, save_results
+from .models import matched_hidden_size
+from .studies import _check_choice, default_workers, load_results, run_parallel, save_results
 from .text import Vocab, batchify, load_text, train_val_split
+
+CELLS = ("lstm", "gru", "rnn")
+STUDIES = {"compare": "charlm_compare", "long": "charlm_long"}  # study -> results file stem
 
 
 def charlm_config(seeds: int = 5, steps: int = 1200) -> dict:
-    """The recipe of the chapter, with a longer budget (JSON-ready)."""
+    """The ``long`` study: the chapter's LSTM and recipe, a longer budget (JSON-ready)."""
     return dict(hidden_size=128, embedding_dim=32, cell="lstm", lr=1e-2, batch=32, bptt=64,
                 val_columns=16, steps=check_int("steps", steps, minimum=1), eval_every=200,
                 seeds=list(range(check_int("seeds", seeds, minimum=1))))
+
+
+def compare_config(seeds: int = 5, steps: int = 400) -> dict:
+    """The ``compare`` study: the chapter's three cells at matched size and budget (JSON-ready).
+
+    ``hidden_sizes`` maps each cell to its ``H``: 128 for the LSTM, and for the GRU and the RNN
+    the size whose parameter count (embedding and read-out included) is closest to the LSTM's.
+    """
+    V = len(split()[0])
+    target = CharLM(V, 128, "lstm").num_parameters()
+    sizes = {cell: matched_hidden_size(cell, 32, V, target, embedding_rows=V) for cell in CELLS}
+    return dict(hidden_sizes=sizes, embedding_dim=32, cells=list(CELLS), lr=1e-2, batch=32,
+                bptt=64, val_columns=16, steps=check_int("steps", steps, minimum=1),
+                eval_every=50, seeds=list(range(check_int("seeds", seeds, minimum=1))))
 
 
 def split():
@@ -39,49 +64,80 @@ def split():
     return vocab, batchify(train_ids, 32), batchify(val_ids, 16)
 
 
-def run_long(seed: int, *, config: dict | None = None) -> dict:
-    """Train one LSTM of the study from ``torch.manual_seed(seed)``, as the chapter does.
-
-    Returns:
-        The row: ``seed``, ``eval_step`` and ``val_perplexity`` (lists, step 0 first), ``best``
-        (lowest validation perplexity) and ``best_step``, ``final``, ``seconds``.
-    """
-    c = charlm_config() if config is None else config
-    seed = check_int("seed", seed, minimum=0)
+def _train(cell: str, hidden_size: int, seed: int, c: dict) -> dict:
+    """One run of the recipe in ``c``: the model from ``torch.manual_seed(seed)``, then training."""
     vocab, train_data, val_data = split()
     torch.manual_seed(seed)
-    model = CharLM(len(vocab), c["hidden_size"], c["cell"], embedding_dim=c["embedding_dim"])
+    model = CharLM(len(vocab), hidden_size, cell, embedding_dim=c["embedding_dim"])
     history = train_charlm(model, train_data, val_data, steps=c["steps"], bptt=c["bptt"], lr=c["lr"],
                            eval_every=c["eval_every"], progress=False)
     ppl = list(history.val_perplexity)
     best = min(range(len(ppl)), key=ppl.__getitem__)
     return dict(seed=seed, eval_step=list(history.eval_step), val_perplexity=ppl, best=ppl[best],
-                best_step=history.eval_step[best], final=ppl[-1], seconds=round(history.seconds, 1))
+                best_step=history.eval_step[best], final=ppl[-1], seconds=round(history.seconds, 1),
+                parameters=model.num_parameters())
+
+
+def run_long(seed: int, *, config: dict | None = None) -> dict:
+    """Train one LSTM of the ``long`` study from ``torch.manual_seed(seed)``, as the chapter does.
+
+    Returns:
+        The row: ``seed``, ``eval_step`` and ``val_perplexity`` (lists, step 0 first), ``best``
+        (lowest validation perplexity) and ``best_step``, ``final``, ``seconds``, ``parameters``.
+    """
+    c = charlm_config() if config is None else config
+    return _train(c["cell"], c["hidden_size"], check_int("seed", seed, minimum=0), c)
+
+
+def run_compare(cell: str, seed: int, *, config: dict | None = None) -> dict:
+    """Train one model of the ``compare`` study: ``cell`` from ``torch.manual_seed(seed)``.
+
+    Returns:
+        The row of :func:`run_long`, with ``cell`` and ``hidden_size`` added.
+    """
+    c = compare_config() if config is None else config
+    _check_choice("cell", cell, tuple(c["cells"]))
+    row = _train(cell, c["hidden_sizes"][cell], check_int("seed", seed, minimum=0), c)
+    return dict(cell=cell, hidden_size=c["hidden_sizes"][cell], **row)
 
 
 def load_long_run() -> dict:
-    """The committed results: ``load_results("charlm_long")``."""
-    return load_results("charlm_long")
+    """The committed results of the ``long`` study: ``load_results("charlm_long")``."""
+    return load_results(STUDIES["long"])
+
+
+def load_comparison() -> dict:
+    """The committed results of the ``compare`` study: ``load_results("charlm_compare")``."""
+    return load_results(STUDIES["compare"])
 
 
 def main(argv: list | None = None) -> None:
-    """The command line: run the seeds in parallel and write the results file."""
+    """The command line: run one study's seeds in parallel and write its results file."""
     parser = argparse.ArgumentParser(prog="python -m lstm_course.charlm_study", description=main.__doc__)
+    parser.add_argument("study", choices=sorted(STUDIES), help="which study to run")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: every core)")
     parser.add_argument("--seeds", type=int, default=5, help="number of seeds")
-    parser.add_argument("--steps", type=int, default=1200, help="training steps per run")
+    parser.add_argument("--steps", type=int, default=None,
+                        help="training steps per run (default: 400 compare, 1200 long)")
     parser.add_argument("--out", default=None, help="output file (default: the shipped results file)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    config = charlm_config(args.seeds, args.steps)
-    jobs = [(seed,) for seed in config["seeds"]]
+    if args.study == "long":
+        config = charlm_config(args.seeds, 1200 if args.steps is None else args.steps)
+        fn, jobs = functools.partial(run_long, config=config), [(seed,) for seed in config["seeds"]]
+    else:
+        config = compare_config(args.seeds, 400 if args.steps is None else args.steps)
+        fn = functools.partial(run_compare, config=config)
+        jobs = [(cell, seed) for seed in config["seeds"] for cell in config["cells"]]
     workers = min(default_workers() if args.workers is None else check_int("workers", args.workers), len(jobs))
     start = time.perf_counter()
-    rows = run_parallel(functools.partial(run_long, config=config), jobs, workers, desc="long runs")
+    rows = run_parallel(fn, jobs, workers, desc=f"{args.study} runs")
     wall = time.perf_counter() - start
     command = "python -m lstm_course.charlm_study " + " ".join(sys.argv[1:] if argv is None else argv)
-    path = save_results("charlm_long", rows, config, args.out, command=command, wall_time=wall, workers=workers)
+    path = save_results(STUDIES[args.study], rows, config, args.out, command=command, wall_time=wall,
+                        workers=workers)
     for row in rows:
-        print(f"seed {row['seed']}: best {row['best']:.3f} at step {row['best_step']}, final {row['final']:.3f}")
+        print(f"{row.get('cell', 'lstm'):4s} seed {row['seed']}: best {row['best']:.3f} at step "
+              f"{row['best_step']}, final {row['final']:.3f}")
     print(f"{len(rows)} runs in {wall:.0f} s on {workers} workers; wrote {path}")
 
 
