@@ -15,6 +15,7 @@ import numpy as np
 import torch
 
 from .. import studies
+from .._validate import check_int
 from ..models import SequenceModel, matched_hidden_size
 from ..training import History
 from . import _engine as E
@@ -121,6 +122,11 @@ def check_wilson_interval(fn, verbose: bool = True):
 def fake_history(solved_step, budget: int, every: int = 25) -> History:
     """A :class:`History` of a run evaluated every ``every`` updates that reached its target
     at ``solved_step`` (None: never, within ``budget`` updates), for tests and checks."""
+    budget, every = check_int("budget", budget), check_int("every", every)
+    if solved_step is not None:
+        solved_step = check_int("solved_step", solved_step, minimum=0)
+        if solved_step > budget:
+            raise ValueError(f"solved_step must be at most budget = {budget}; got {solved_step}")
     stop = budget if solved_step is None else solved_step
     evals = list(range(0, stop + 1, every))
     if evals[-1] != stop:
