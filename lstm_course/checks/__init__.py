@@ -19,11 +19,13 @@ Example::
     result.passed, result.code                            # (False, 'gate_order'), say
 """
 from ._feedback import MESSAGES, CheckResult
+from .decay import check_bound_factor, check_cell_path_norms, check_decay_factor
 from .experiments import check_baseline_mse, check_generate, check_softmax_temperature
 from .gru import check_gru_backward, check_gru_forward, check_gru_step_backward, check_gru_step_forward
 from .gradients import check_gradcheck, check_hidden_gradient_norms, check_numerical_gradient, check_rnn_step_jacobian
 from .lstm import check_lstm_backward, check_lstm_forward, check_lstm_step_backward, check_lstm_step_forward
 from .packing import check_bilstm_classifier, check_masked_mean, check_pad_batch
+from .seeds import check_matched_model, check_summarize_seeds, check_wilson_interval
 from .rnn import check_rnn_backward, check_rnn_forward, check_rnn_step_backward, check_rnn_step_forward
 from .tbptt import check_batchify, check_evaluate, check_train_window
 from .torch_lstm import check_torch_lstm, check_torch_lstm_cell
@@ -34,8 +36,10 @@ __all__ = [
     "check_gru_step_forward", "check_gru_step_backward", "check_gru_forward", "check_gru_backward",
     "check_lstm_step_forward", "check_lstm_step_backward", "check_lstm_forward", "check_lstm_backward",
     "check_numerical_gradient", "check_gradcheck", "check_rnn_step_jacobian", "check_hidden_gradient_norms",
+    "check_cell_path_norms", "check_decay_factor", "check_bound_factor",
     "check_torch_lstm_cell", "check_torch_lstm",
     "check_pad_batch", "check_masked_mean", "check_bilstm_classifier",
     "check_batchify", "check_train_window", "check_evaluate",
-    "check_baseline_mse", "check_softmax_temperature", "check_generate",
+    "check_baseline_mse", "check_wilson_interval", "check_summarize_seeds", "check_matched_model",
+    "check_softmax_temperature", "check_generate",
 ]

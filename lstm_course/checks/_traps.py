@@ -75,6 +75,19 @@ FAMILIES = {
     "text_pipeline": ("lstm_course.text:batchify",),
     "training_loops": ("lstm_course.charlm:train_charlm", "lstm_course.charlm:perplexity",
                        "lstm_course.training:train", "lstm_course.training:evaluate"),
+    "lstm_backward": (
+        "lstm_course.numpy.lstm:lstm_step_backward", "lstm_course.numpy.lstm:lstm_backward",
+        "lstm_course.numpy.fast:lstm_backward", "lstm_course.numpy.fast:local_factors",
+        "lstm_course.gradients:state_gradients", "lstm_course.gradients:hidden_gradient_norms",
+        "lstm_course.gradients:jacobian_norms", "lstm_course.jacobians:lstm_step_jacobians",
+        "lstm_course.jacobians:state_jacobian", "lstm_course.jacobians:full_cell_jacobian",
+        "lstm_course.jacobians:cell_jacobians_along", "lstm_course.jacobians:cell_sensitivities",
+    ),
+    "decay_fit": ("lstm_course.gradients:fit_log_slope", "lstm_course.gradients:spectral_norm",
+                  "lstm_course.gradients:bound_log_slope"),
+    "seed_study": ("lstm_course.studies:wilson_interval", "lstm_course.studies:summarize",
+                   "lstm_course.heirs_study:summary"),
+    "study_models": ("lstm_course.studies:make_model", "lstm_course.studies:hidden_size"),
     "course_models": ("lstm_course.models:SequenceModel.forward", "lstm_course.models:SequenceModel.unroll"),
 }
 
