@@ -193,6 +193,23 @@ def generate(model: CharLM, vocab: Vocab, prompt: str, length: int, temperature:
     return vocab.decode(out)
 
 
+@torch.no_grad()
+def continuation_log_prob(model: CharLM, vocab: Vocab, prompt: str, continuation: str) -> float:
+    r"""Mean log-probability per character (nats) that ``model`` at :math:`\tau = 1` gives to
+    ``continuation`` after ``prompt``: :math:`\frac{1}{n}\sum_{t} \log p(u_{t+1} \mid u_{\le t})`
+    over the ``n`` characters of the continuation only, each predicted from everything before it.
+    """
+    _check_model(model)
+    if not isinstance(vocab, Vocab):
+        raise TypeError(f"vocab must be a lstm_course.text.Vocab; got {type(vocab).__name__}")
+    if not isinstance(prompt, str) or not prompt or not isinstance(continuation, str) or not continuation:
+        raise ValueError(f"prompt and continuation must be non-empty strs; got {prompt!r} and {continuation!r}")
+    ids = vocab.encode(prompt + continuation)[:, None]  # (N, 1)
+    log_probs = torch.log_softmax(model(ids[:-1])[0], dim=-1)  # (N - 1, 1, V): predicts ids[1:]
+    scores = log_probs[:, 0].gather(1, ids[1:]).flatten()  # (N - 1,)
+    return scores[len(prompt) - 1:].mean().item()
+
+
 class LSTMTrace(NamedTuple):
     """The LSTM's inner values after each character: ``h``, ``c`` ``(N, H)``; ``gates`` ``(N, 4H)``
     in the order i, f, g, o."""

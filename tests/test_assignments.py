@@ -33,7 +33,8 @@ SOLVES = {
     "lab3_lstm_numpy": r"lstm_(step_)?(forward|backward)|\bfast\b",
     "lab4_lstm_torch": r"\bLSTM(Cell)?\b|lstm_cell_step|lstm_bptt",
     "lab5_long_range": None,  # its exercises (the baseline of any targets, an experiment) have no package twin
-    "lab6_char_lm": r"\bgenerate\b|softmax_with_temperature",
+    "lab6_char_lm": r"\bgenerate\b|softmax_with_temperature|sample_next|tbptt_window|\bperplexity\b|"
+                    r"continuation_log_prob",
     "lab7_gru_numpy": r"gru_(step_)?(forward|backward)",
     "lab8_bilstm_packing": r"SequenceModel",
     "lab9_tbptt_loop": r"\bbatchify\b|train_charlm|\bperplexity\b|detach_state",

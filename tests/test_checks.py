@@ -506,8 +506,8 @@ def naive_softmax(z, tau):
 
 
 def test_softmax_temperature_checker():
-    from lstm_course.text import softmax_with_temperature
-    assert checks.check_softmax_temperature(softmax_with_temperature, verbose=False).passed
+    assert checks.check_softmax_temperature(lambda z, t: torch.softmax(z / t, dim=-1),
+                                            verbose=False).passed
     cases = {"softmax_overflow": naive_softmax,
              "temperature_inverted": lambda z, t: torch.softmax(z * t, dim=-1),
              "temperature_ignored": lambda z, t: torch.softmax(z, dim=-1),
@@ -537,7 +537,8 @@ def test_generate_checker():
     model = peaked_model()
     outs = {generate(model, VOCAB, "abc", 12, 1.0, torch.Generator().manual_seed(s)) for s in range(20)}
     assert len(outs) == 1 and len(set(outs.pop())) >= 4, "a correct sampler's output is fixed, and varied"
-    assert checks.check_generate(generate, verbose=False).passed
+    # the package's generate calls text.sample_next, which the check switches off: no credit
+    assert checks.check_generate(generate, verbose=False).code == "delegated"
     assert checks.check_generate(sampler, verbose=False).passed
     for bug, code in {"last_char": "prompt_ignored", "no_state": "sample_state_not_carried",
                       "with_prompt": "prompt_returned", "short": "wrong_length"}.items():

@@ -19,6 +19,7 @@ Example::
     result.passed, result.code                            # (False, 'gate_order'), say
 """
 from ._feedback import MESSAGES, CheckResult
+from .charlm_lab import check_mean_log_prob, check_next_char_window, check_perplexity
 from .decay import check_bound_factor, check_cell_path_norms, check_decay_factor
 from .experiments import check_baseline_mse, check_generate, check_softmax_temperature
 from .gru import check_gru_backward, check_gru_forward, check_gru_step_backward, check_gru_step_forward
@@ -42,4 +43,5 @@ __all__ = [
     "check_batchify", "check_train_window", "check_evaluate",
     "check_baseline_mse", "check_wilson_interval", "check_summarize_seeds", "check_matched_model",
     "check_softmax_temperature", "check_generate",
+    "check_next_char_window", "check_perplexity", "check_mean_log_prob",
 ]

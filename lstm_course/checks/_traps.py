@@ -71,8 +71,11 @@ FAMILIES = {
     "baseline": (
         "lstm_course.tasks:adding_baseline_mse", "lstm_course.tasks:adding_baseline_accuracy",
     ),
-    "generate": ("lstm_course.charlm:generate",),
+    "generate": ("lstm_course.charlm:generate", "lstm_course.text:sample_next"),
     "text_pipeline": ("lstm_course.text:batchify",),
+    "windows": ("lstm_course.text:tbptt_window",),
+    "scoring": ("lstm_course.charlm:continuation_log_prob", "lstm_course.charlm:perplexity"),
+    "temperature": ("lstm_course.text:softmax_with_temperature", "lstm_course.text:sample_next"),
     "training_loops": ("lstm_course.charlm:train_charlm", "lstm_course.charlm:perplexity",
                        "lstm_course.training:train", "lstm_course.training:evaluate"),
     "lstm_backward": (

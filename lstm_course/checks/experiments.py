@@ -11,6 +11,16 @@ from . import _engine as E
 from . import _traps as traps
 from . import _feedback as F
 
+F.MESSAGES.update({
+    "temperature_after_softmax": ("the temperature is applied after the softmax: softmax(z) / τ.",
+                                  "Divide the logits before the softmax: softmax(z / τ). After it, τ "
+                                  "only rescales the probabilities, which then no longer sum to 1."),
+    "sampled_argmax": ("your sampler always takes the most likely character (arg-max): on a model "
+                       "that is unsure, it writes the greedy continuation.",
+                       "Draw the next id from the probabilities: torch.multinomial(probs, 1, "
+                       "generator=generator)."),
+})
+
 
 # ------------------------------------------------------------------------------ baseline MSE
 def _baseline_cases():
@@ -64,21 +74,32 @@ def _softmax_cases():
             for k, (shape, scale, tau) in enumerate(specs)]
 
 
+SOFTMAX_MISTAKES = ("temperature_inverted", "temperature_ignored", "temperature_after_softmax",
+                    "wrong_axis", "not_normalised")
+
+
 def _softmax(z, tau, mistake=None, dim=-1):
+    ms = E.mistakes_of(mistake)
     z = z.double()
-    scaled = {"temperature_inverted": z * tau, "temperature_ignored": z}.get(mistake, z / tau)
-    if mistake == "not_normalised":
-        return {"probs": torch.exp(scaled).numpy()}
-    return {"probs": torch.softmax(scaled, dim=0 if mistake == "wrong_axis" else dim).numpy()}
+    scaled = E.one_of({"temperature_inverted": z * tau, "temperature_ignored": z,
+                       "temperature_after_softmax": z}, ms, z / tau)
+    if "not_normalised" in ms:
+        if "wrong_axis" in ms:
+            raise E.Incompatible("no axis without a normalisation")
+        probs = torch.exp(scaled)
+    else:
+        probs = torch.softmax(scaled, dim=0 if "wrong_axis" in ms else dim)
+    return {"probs": (probs / tau if "temperature_after_softmax" in ms else probs).numpy()}
 
 
 def check_softmax_temperature(fn, verbose: bool = True):
     """Check a student's ``softmax_with_temperature(logits, temperature) -> probs``.
 
     ``logits (B, V)`` (a float64 tensor), ``probs (B, V)`` with ``probs[b] = softmax(logits[b] / τ)``.
-    Recognised mistakes: multiplying by τ instead of dividing; τ ignored; the softmax over
-    the wrong dimension; no normalisation; an overflow (NaN or inf) for large logits at a low
-    temperature; a wrong shape.
+    Recognised mistakes: multiplying by τ instead of dividing; τ ignored; τ applied after the
+    softmax (``softmax(z) / τ``); the softmax over the wrong dimension; no normalisation; any two
+    of these at once; an overflow (NaN or inf) for large logits at a low temperature; a wrong
+    shape. ``lstm_course.text.softmax_with_temperature`` is a trap while the student's code runs.
     """
     name = E.function_name(fn, "check_softmax_temperature", "softmax_with_temperature")
 
@@ -86,15 +107,21 @@ def check_softmax_temperature(fn, verbose: bool = True):
         probs = E.to_array(raw, "probs")
         if probs.shape == tuple(d["logits"].shape) and not np.isfinite(probs).all():
             raise E.OutputProblem("softmax_overflow")
+        if probs.shape == tuple(d["logits"].shape) and (probs > 0).all():
+            sums = probs.sum(axis=-1, keepdims=True)
+            ref = _softmax(d["logits"], d["tau"])["probs"]
+            after = np.allclose(sums, 1 / d["tau"], rtol=1e-9)  # softmax(z) / τ: a mutant
+            if not after and E.rel_err(probs / sums, ref) < E.TOL and E.rel_err(sums, 1.0) > E.TOL:
+                raise E.OutputProblem("not_normalised")  # in any form: exp(z / τ − max) too
         return {"probs": probs}
 
     def mutants(d):
-        return [E.Mutant(c, {}, (lambda c=c: _softmax(d["logits"], d["tau"], c)))
-                for c in ("temperature_inverted", "temperature_ignored", "wrong_axis", "not_normalised")]
+        return E.mutants([(c, {}, {"mistake": c}) for c in SOFTMAX_MISTAKES],
+                         lambda **kw: _softmax(d["logits"], d["tau"], **kw))
     return E.run(name, fn, _softmax_cases(), lambda f, d: f(d["logits"], d["tau"]), unpack,
                  lambda d: _softmax(d["logits"], d["tau"]), mutants,
                  what="the probabilities match softmax(logits / τ) on 3 cases, large logits included.",
-                 verbose=verbose)
+                 forbid=traps.forbidden("temperature"), verbose=verbose)
 
 
 # ------------------------------------------------------------------------------- generation
@@ -143,7 +170,8 @@ def check_generate(fn, verbose: bool = True):
     The model is :func:`peaked_model`, so a correct sampler's output does not depend on its
     random numbers. Recognised mistakes: the state not passed from one character to the
     next; the prompt ignored (only its last character read); the prompt returned with the
-    continuation; the wrong number of characters; not a string.
+    continuation; the wrong number of characters; not a string. A fourth case uses
+    :func:`flat_model`, unsure of itself: a sampler that takes the arg-max is named.
     """
     name = E.function_name(fn, "check_generate", "generate")
     model = peaked_model()
@@ -173,5 +201,24 @@ def check_generate(fn, verbose: bool = True):
                         rel_err=sum(a != b for a, b in zip(got, want)) / max(length, 1),
                         also=f" (expected {want!r}, received {got!r}; the relative error is the "
                              "fraction of characters that differ)")
+    flat = flat_model()
+    label = "4 of 4: a model that is not sure of itself, prompt 'abc', 40 characters"
+    try:
+        got = E.guarded(lambda f, d: f(flat, VOCAB, *d), traps.forbidden("generate"))(
+            fn, ("abc", 40, 1.0, torch.Generator().manual_seed(3)))
+    except traps.Delegated as e:
+        return E.delegated(name, e, label, verbose)
+    except Exception as e:
+        return F.failed(name, "raised", label, verbose, error=f"{type(e).__name__}: {e}")
+    if got == _greedy(flat, "abc", 40):
+        return F.failed(name, "sampled_argmax", label, verbose)
     return F.passed(name, "it continues 3 prompts as the reference does, carrying the state from "
-                          "character to character.", verbose)
+                          "character to character, and it samples (not the arg-max) from a model "
+                          "that is unsure.", verbose)
+
+
+def flat_model(seed: int = 251) -> lm.CharLM:
+    """A small random ``CharLM`` whose next-character distributions are far from one-hot: a
+    sampler's 40 characters at τ = 1 are then (with probability near 1) not the arg-max path."""
+    torch.manual_seed(seed)
+    return lm.CharLM(len(VOCAB), 12, cell="lstm", embedding_dim=6).double().eval()
