@@ -56,9 +56,9 @@ def glue(name: str, value, fmt: str | None = None, display: bool = False):
     is refused. Integers (exact; ``fmt`` is accepted and changes nothing), strings and booleans are
     stored as they are.
 
-    Uses ``myst_nb.glue`` when it is installed (the book build and local kernels); in Colab,
-    where it may be missing, it only checks its arguments. Returns ``value`` unchanged, so it can
-    wrap an expression.
+    In an IPython kernel it publishes exactly what ``myst_nb.glue(name, value, display=False)``
+    publishes (see :func:`_publish_glue`); outside one it only checks its arguments. Returns
+    ``value`` unchanged, so it can wrap an expression.
     """
     if not isinstance(name, str) or not name:
         raise TypeError(f"name must be a non-empty str; got {type(name).__name__} {name!r}")
@@ -73,10 +73,35 @@ def glue(name: str, value, fmt: str | None = None, display: bool = False):
             plain = round_to_format(plain, fmt)
     elif fmt is not None and (isinstance(plain, bool) or not isinstance(plain, int)):
         raise TypeError(f"glue({name!r}, ...): fmt is for numbers; got {type(plain).__name__} {plain!r}")
-    try:
-        from myst_nb import glue as _glue
-    except ImportError:
-        return value
-    _glue(name, plain, display=display)
+    _publish_glue(name, plain, display)
     return value
+
+
+#: The MIME prefix under which myst-nb looks for glued values (``myst_nb.ext.glue.GLUE_PREFIX``).
+GLUE_PREFIX = "application/papermill.record/"
+
+
+def _publish_glue(name: str, value, display: bool) -> None:
+    """Publish ``value`` as myst-nb's glue format: its display data, each MIME type under
+    :data:`GLUE_PREFIX` (none when ``display``), with ``{"scrapbook": {"name", "mime_prefix"}}``
+    metadata. Nothing happens outside an IPython kernel.
+
+    This is ``myst_nb.glue`` without its import: ``myst_nb.ext.glue`` imports ``nbformat``,
+    which imports ``jsonschema``, which builds an RFC 3987 grammar with ``lark`` at import
+    time, 3.5 s of every notebook's run on the course's 2-core machine. ``tests/test_utils.py``
+    checks that both publish the same output.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # no IPython: nothing to publish to
+        return
+    if get_ipython() is None:
+        return
+    from IPython.core.formatters import format_display_data
+    from IPython.display import display as ipy_display
+
+    bundle, metadata = format_display_data(value)
+    prefix = "" if display else GLUE_PREFIX
+    metadata["scrapbook"] = dict(name=name, mime_prefix=prefix)
+    ipy_display({prefix + mime: data for mime, data in bundle.items()}, raw=True, metadata=metadata)
 

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from lstm_course import utils
 from lstm_course.utils import glue, round_to_format, seed_everything
 
 
@@ -25,10 +26,7 @@ def test_seed_must_be_a_non_negative_int(bad, error, message):
 
 
 def test_glue_returns_its_value_and_unwraps_numpy_scalars(monkeypatch):
-    seen = {}
-    import myst_nb
-
-    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display=False: seen.update({name: value}))
+    seen = _recording_glue(monkeypatch)
     x = np.float64(0.25)
     assert glue("x", x, ".2f") is x
     assert type(seen["x"]) is float and seen["x"] == 0.25
@@ -36,10 +34,46 @@ def test_glue_returns_its_value_and_unwraps_numpy_scalars(monkeypatch):
 
 def _recording_glue(monkeypatch) -> dict:
     seen = {}
+    monkeypatch.setattr(utils, "_publish_glue", lambda name, value, display: seen.update({name: value}))
+    return seen
+
+
+@pytest.fixture
+def shell_outputs(monkeypatch):
+    """An IPython shell whose published display data are recorded as (data, metadata)."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    shell = InteractiveShell.instance()
+    published = []
+    monkeypatch.setattr(shell.display_pub, "publish",
+                        lambda data, metadata=None, **_: published.append((data, metadata)))
+    return published
+
+
+@pytest.mark.parametrize("value, fmt", [(4.69671, ".2f"), (0.1234, ".1%"), (7, None), ("blelloch", None),
+                                        (True, None), (np.float64(1.5e-7), ".1e")])
+def test_glue_publishes_what_myst_nb_glue_publishes(shell_outputs, value, fmt):
+    """The book reads glued values the way myst-nb wrote them: the same data, MIME types and
+    metadata as myst_nb.glue(name, stored value, display=False)."""
     import myst_nb
 
-    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display=False: seen.update({name: value}))
-    return seen
+    glue("key", value, fmt)
+    stored = round_to_format(float(value), fmt) if fmt else value
+    myst_nb.glue("key", stored, display=False)
+    assert len(shell_outputs) == 2 and shell_outputs[0] == shell_outputs[1]
+    data, metadata = shell_outputs[0]
+    assert metadata["scrapbook"] == {"name": "key", "mime_prefix": utils.GLUE_PREFIX}
+    assert data == {utils.GLUE_PREFIX + "text/plain": repr(stored)}
+
+
+def test_glue_outside_ipython_only_checks(monkeypatch, capsys):
+    import IPython
+
+    monkeypatch.setattr(IPython, "get_ipython", lambda: None)
+    assert glue("x", 0.5, ".1f") == 0.5
+    assert capsys.readouterr().out == ""
+    with pytest.raises(ValueError):
+        glue("x", 0.5)
 
 
 @pytest.mark.parametrize("value, fmt, stored, shown", [

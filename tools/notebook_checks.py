@@ -203,7 +203,8 @@ def check_glue_precision(nb) -> list[str]:
 
 def check_glued_keys_exist(nb) -> list[str]:
     """Every key the prose cites with ``{glue:text}`` has a glued value among the notebook's outputs
-    (a kernel without myst_nb stores nothing, and the page would then show a warning)."""
+    (a notebook executed outside IPython, or one whose gluing cell failed, stores nothing, and the
+    page would then show a warning)."""
     cited = {name for cell in nb.cells if cell.cell_type == "markdown"
              for name, _ in GLUE_REF.findall(cell.source)}
     glued = {output.get("metadata", {}).get("scrapbook", {}).get("name")
