@@ -112,19 +112,21 @@ def scan_hillis_steele(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None
 def scan_blelloch(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None) -> torch.Tensor:
     r"""Blelloch's work-efficient scan: an up-sweep (reduce) and a down-sweep over a balanced tree.
 
-    ``T`` is padded to a power of two :math:`P` with the identity :math:`(1, 0)`.
+    ``T`` is padded to a power of two :math:`P` with the identity :math:`(1, 0)`, and the tree is
+    kept one level at a time, each level a contiguous tensor half the length of the one below:
 
-    * Up-sweep, :math:`d = 1, 2, 4, \dots, P/2`: every node :math:`r = 2d\,j + 2d - 1` takes
-      :math:`(a, b)_r \leftarrow (a, b)_{r-d} \bullet (a, b)_r`; the last node ends holding the
-      whole sequence's composition.
-    * Down-sweep: the root is set to the identity, then for :math:`d = P/2, \dots, 1`:
-      the left child :math:`l = r - d` gets the parent's value and the right child gets
-      :math:`\text{parent} \bullet \text{left}` (the left subtree's total, composed after
-      everything before it). Node :math:`t` then holds the composition of steps :math:`0..t-1`
-      (an exclusive scan), and one last :math:`\bullet` with step :math:`t` makes it inclusive.
+    * Up-sweep: level :math:`k + 1` pairs the neighbours of level :math:`k`,
+      :math:`(a, b)^{(k+1)}_j = (a, b)^{(k)}_{2j} \bullet (a, b)^{(k)}_{2j+1}`, until one
+      element, the whole sequence's composition, is left.
+    * Down-sweep: :math:`e_j`, the state *before* node :math:`j` of a level (an exclusive scan),
+      starts at :math:`h_{-1} = 0` for the root. Going down a level, a left child gets its
+      parent's :math:`e`, and a right child gets its parent's :math:`e` carried through its left
+      sibling, :math:`a_{\text{left}}\, e + b_{\text{left}}`.
 
-    :math:`2 \log_2 P` vectorised steps, :math:`O(T)` multiplications in all. It works on
-    copies with in-place slice updates of strided views; autograd differentiates it too.
+    At the bottom :math:`e_t = h_{t-1}`, and one last step :math:`h_t = a_t e_t + b_t` makes the scan
+    inclusive. :math:`2 \log_2 P` dependent vectorised steps and :math:`O(T)` multiplications in
+    all; only the :math:`b` half of :math:`e` is needed, since the state before a node is a vector,
+    not a map. Nothing is written in place, so autograd differentiates it.
 
     Args and Returns: as :func:`scan_sequential`.
     """
@@ -135,24 +137,15 @@ def scan_blelloch(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = No
     pad = (P - T,) + tuple(a.shape[1:])
     A = torch.cat([a, a.new_ones(pad)])  # (P, ...)
     B = torch.cat([b, b.new_zeros(pad)])
-    d = 1
-    while d < P:  # up-sweep
-        left, right = A[d - 1 :: 2 * d].clone(), A[2 * d - 1 :: 2 * d].clone()
-        b_left, b_right = B[d - 1 :: 2 * d].clone(), B[2 * d - 1 :: 2 * d].clone()
-        A[2 * d - 1 :: 2 * d] = left * right
-        B[2 * d - 1 :: 2 * d] = right * b_left + b_right
-        d *= 2
-    A[P - 1], B[P - 1] = 1.0, 0.0  # the identity at the root
-    d = P // 2
-    while d >= 1:  # down-sweep
-        a_l, b_l = A[d - 1 :: 2 * d].clone(), B[d - 1 :: 2 * d].clone()
-        a_p, b_p = A[2 * d - 1 :: 2 * d].clone(), B[2 * d - 1 :: 2 * d].clone()
-        A[d - 1 :: 2 * d], B[d - 1 :: 2 * d] = a_p, b_p  # left child <- parent
-        A[2 * d - 1 :: 2 * d] = a_p * a_l  # right child <- parent . left
-        B[2 * d - 1 :: 2 * d] = a_l * b_p + b_l
-        d //= 2
-    # exclusive prefix (A, B)_t composes steps 0..t-1; compose step t after it
-    return a * B[:T] + b
+    levels = []  # the left children's (a, b) of every level, the finest first
+    while A.shape[0] > 1:  # up-sweep: (a, b)_left . (a, b)_right = (a_l a_r, a_r b_l + b_r)
+        a_l, a_r, b_l, b_r = A[0::2], A[1::2], B[0::2], B[1::2]
+        levels.append((a_l, b_l))
+        A, B = a_l * a_r, a_r * b_l + b_r
+    e = torch.zeros_like(B)  # (1, ...): the state before the root, h_{-1} = 0 (h0 is folded in)
+    for a_l, b_l in reversed(levels):  # down-sweep: left child e, right child a_l e + b_l
+        e = torch.stack([e, a_l * e + b_l], dim=1).reshape((2 * e.shape[0],) + e.shape[1:])
+    return a * e[:T] + b  # e_t = h_{t-1}
 
 
 def scan_closed_form(a: torch.Tensor, b: torch.Tensor, h0: torch.Tensor | None = None) -> torch.Tensor:
