@@ -7,8 +7,11 @@ more runs than a page can afford, so they are studies whose results files the ch
   (``H = 128``), the GRU and the plain RNN with the hidden sizes that match its parameter count
   (:func:`~lstm_course.models.matched_hidden_size`), each trained with the chapter's recipe
   (:func:`~lstm_course.charlm.train_charlm`: Adam at ``1e-2``, 32 columns, windows of 64,
-  clipping at 1) for 400 steps from seeds ``0 .. seeds - 1``, evaluated every 50 steps. File:
-  ``lstm_course/data/studies/charlm_compare.json``.
+  clipping at 1) for 400 steps from seeds ``0 .. seeds - 1``, evaluated every 50 steps. The LSTM
+  rows also record the forget-gate time scales of their 128 units after training (the
+  misconceptions chapter reads them). File: ``lstm_course/data/studies/charlm_compare.json``; the
+  trained LSTM of seed 0, which the chapter samples from and looks inside, is saved as the shipped
+  weights ``charlm_lstm_seed0`` (:mod:`lstm_course.weights`).
 * ``long``: does the budget explain the gap to the best n-gram? The LSTM alone, the same recipe,
   1,200 steps, evaluated every 200 steps. File: ``lstm_course/data/studies/charlm_long.json``.
 
@@ -23,15 +26,20 @@ import functools
 import sys
 import time
 
+import numpy as np
 import torch
 
 from ._validate import check_int
-from .charlm import CharLM, train_charlm
+from .charlm import CharLM, lstm_trace, train_charlm
 from .models import matched_hidden_size
+from .probes import forget_time_scales
 from .studies import _check_choice, default_workers, load_results, run_parallel, save_results
 from .text import Vocab, batchify, load_text, train_val_split
+from .weights import WEIGHTS_DIR, save_weights
 
 CELLS = ("lstm", "gru", "rnn")
+TAU_CHARACTERS = 5000  # the validation characters over which the time scales are averaged
+SAVED = {("lstm", 0): "charlm_lstm_seed0"}  # (cell, seed) of the comparison -> shipped weights
 STUDIES = {"compare": "charlm_compare", "long": "charlm_long"}  # study -> results file stem
 
 
@@ -64,8 +72,12 @@ def split():
     return vocab, batchify(train_ids, 32), batchify(val_ids, 16)
 
 
-def _train(cell: str, hidden_size: int, seed: int, c: dict) -> dict:
-    """One run of the recipe in ``c``: the model from ``torch.manual_seed(seed)``, then training."""
+def _train(cell: str, hidden_size: int, seed: int, c: dict) -> tuple:
+    """One run of the recipe in ``c``: the model from ``torch.manual_seed(seed)``, then training.
+
+    Returns:
+        ``(row, model)``: the row of :func:`run_long` and the trained model.
+    """
     vocab, train_data, val_data = split()
     torch.manual_seed(seed)
     model = CharLM(len(vocab), hidden_size, cell, embedding_dim=c["embedding_dim"])
@@ -73,9 +85,22 @@ def _train(cell: str, hidden_size: int, seed: int, c: dict) -> dict:
                            eval_every=c["eval_every"], progress=False)
     ppl = list(history.val_perplexity)
     best = min(range(len(ppl)), key=ppl.__getitem__)
-    return dict(seed=seed, eval_step=list(history.eval_step), val_perplexity=ppl, best=ppl[best],
-                best_step=history.eval_step[best], final=ppl[-1], seconds=round(history.seconds, 1),
-                parameters=model.num_parameters())
+    row = dict(seed=seed, eval_step=list(history.eval_step), val_perplexity=ppl, best=ppl[best],
+               best_step=history.eval_step[best], final=ppl[-1], seconds=round(history.seconds, 1),
+               parameters=model.num_parameters())
+    return row, model
+
+
+def time_scale_summary(model: CharLM) -> dict:
+    """The forget-gate time scales :math:`\\tau_j` of a trained LSTM's units
+    (:func:`~lstm_course.probes.forget_time_scales`), read over the first :data:`TAU_CHARACTERS`
+    characters of the validation text: how many units have :math:`\\tau < 2` steps and
+    :math:`\\tau > 10` steps, the median and the largest."""
+    vocab = Vocab.from_text(load_text())
+    _, val_ids = train_val_split(vocab.encode(load_text()), val_fraction=0.1)
+    tau = forget_time_scales(lstm_trace(model, val_ids[:TAU_CHARACTERS]).gates)  # (H,)
+    return dict(tau_short=int((tau < 2).sum()), tau_long=int((tau > 10).sum()),
+                tau_median=float(np.median(tau)), tau_max=float(tau.max()))
 
 
 def run_long(seed: int, *, config: dict | None = None) -> dict:
@@ -86,19 +111,25 @@ def run_long(seed: int, *, config: dict | None = None) -> dict:
         (lowest validation perplexity) and ``best_step``, ``final``, ``seconds``, ``parameters``.
     """
     c = charlm_config() if config is None else config
-    return _train(c["cell"], c["hidden_size"], check_int("seed", seed, minimum=0), c)
+    return _train(c["cell"], c["hidden_size"], check_int("seed", seed, minimum=0), c)[0]
 
 
-def run_compare(cell: str, seed: int, *, config: dict | None = None) -> dict:
+def run_compare(cell: str, seed: int, *, config: dict | None = None, weights_folder=None) -> dict:
     """Train one model of the ``compare`` study: ``cell`` from ``torch.manual_seed(seed)``.
 
+    With ``weights_folder``, a run listed in :data:`SAVED` also saves its trained weights there.
+
     Returns:
-        The row of :func:`run_long`, with ``cell`` and ``hidden_size`` added.
+        The row of :func:`run_long`, with ``cell`` and ``hidden_size`` added, and for the LSTM the
+        :func:`time_scale_summary` of the trained model.
     """
     c = compare_config() if config is None else config
     _check_choice("cell", cell, tuple(c["cells"]))
-    row = _train(cell, c["hidden_sizes"][cell], check_int("seed", seed, minimum=0), c)
-    return dict(cell=cell, hidden_size=c["hidden_sizes"][cell], **row)
+    row, model = _train(cell, c["hidden_sizes"][cell], check_int("seed", seed, minimum=0), c)
+    extra = time_scale_summary(model) if cell == "lstm" else {}
+    if weights_folder is not None and (cell, seed) in SAVED:
+        save_weights(SAVED[cell, seed], model, weights_folder)
+    return dict(cell=cell, hidden_size=c["hidden_sizes"][cell], **row, **extra)
 
 
 def load_long_run() -> dict:
@@ -120,13 +151,16 @@ def main(argv: list | None = None) -> None:
     parser.add_argument("--steps", type=int, default=None,
                         help="training steps per run (default: 400 compare, 1200 long)")
     parser.add_argument("--out", default=None, help="output file (default: the shipped results file)")
+    parser.add_argument("--weights", default=None,
+                        help="folder for the compare study's saved weights (default: the shipped folder)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     if args.study == "long":
         config = charlm_config(args.seeds, 1200 if args.steps is None else args.steps)
         fn, jobs = functools.partial(run_long, config=config), [(seed,) for seed in config["seeds"]]
     else:
         config = compare_config(args.seeds, 400 if args.steps is None else args.steps)
-        fn = functools.partial(run_compare, config=config)
+        fn = functools.partial(run_compare, config=config,
+                               weights_folder=WEIGHTS_DIR if args.weights is None else args.weights)
         jobs = [(cell, seed) for seed in config["seeds"] for cell in config["cells"]]
     workers = min(default_workers() if args.workers is None else check_int("workers", args.workers), len(jobs))
     start = time.perf_counter()

@@ -29,13 +29,19 @@ from ._validate import check_int
 from .seq2seq import Seq2Seq
 from .seq2seq_decode import beam_search, greedy_decode
 from .seq2seq_train import accuracy_by_length, held_out_strings, reverse_task, token_accuracy, train_seq2seq
-from .studies import default_workers, run_parallel, save_results
+from .studies import default_workers, load_results, run_parallel, save_results
+from .weights import WEIGHTS_DIR, load_weights, save_weights
 
 SETUPS = {  # name -> (attention, teacher forcing)
     "attention": ("additive", True),
     "plain": (None, True),
     "plain, free-running": (None, False),
 }
+
+
+#: Runs whose trained models ship as weights (:mod:`lstm_course.weights`): the chapter draws the
+#: attention of this one. ``python -m lstm_course.seq2seq_study --save-models`` retrains them.
+SAVED_MODELS = {("attention", 0): "seq2seq_attention_seed0"}
 
 
 def seq2seq_config() -> dict:
@@ -114,12 +120,40 @@ def beam_against_greedy(model: Seq2Seq, config: dict, seed: int):
     return beam, greedy, lower
 
 
+def saved_seq2seq(setup: str, seed: int, config: dict | None = None) -> Seq2Seq:
+    """The trained model of the run ``(setup, seed)`` (a key of :data:`SAVED_MODELS`), loaded."""
+    if (setup, seed) not in SAVED_MODELS:
+        raise ValueError(f"no saved model for {(setup, seed)!r}; saved: {list(SAVED_MODELS)}")
+    return load_weights(SAVED_MODELS[setup, seed], make_seq2seq(setup, seed, config))
+
+
+def save_models(config: dict | None = None, folder=None) -> list:
+    """Retrain the runs of :data:`SAVED_MODELS` (greedy tests only) and save their weights; returns
+    their rows."""
+    rows = []
+    for (setup, seed), name in SAVED_MODELS.items():
+        row, model = run_seq2seq(setup, seed, config=config, beam=False, return_model=True)
+        save_weights(name, model, WEIGHTS_DIR if folder is None else folder)
+        rows.append(row)
+    return rows
+
+
 def main(argv: list | None = None) -> None:
     """The command line: run the study in parallel and write its results file."""
     parser = argparse.ArgumentParser(prog="python -m lstm_course.seq2seq_study", description=main.__doc__)
     parser.add_argument("--workers", type=int, default=None, help="processes (default: every core)")
     parser.add_argument("--out", default=None, help="output file (default: the shipped results file)")
+    parser.add_argument("--save-models", action="store_true",
+                        help="only retrain the runs of SAVED_MODELS and save their weights (the shipped folder)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if args.save_models:
+        torch.set_num_threads(1)  # as the study's workers run
+        committed = {(r["setup"], r["seed"]): r for r in load_results("seq2seq")["rows"]}
+        for row in save_models():
+            same = row["greedy"] == committed[row["setup"], row["seed"]]["greedy"]
+            print(f"{row['setup']}, seed {row['seed']}: greedy {row['greedy']} "
+                  f"({'as' if same else 'NOT as'} in the committed file)")
+        return
     config = seq2seq_config()
     jobs = [(setup, seed) for setup in config["setups"] for seed in config["seeds"]]
     workers = min(default_workers() if args.workers is None else check_int("workers", args.workers), len(jobs))

@@ -55,7 +55,8 @@ from .models import CELLS, SequenceModel, count_parameters, matched_hidden_size
 from .torch import LSTM as LSTM1997Layer
 from .tasks import (adding_baseline_mse, adding_problem, copy_baseline_loss, copy_task,
                     temporal_order, temporal_order_baseline_loss)
-from .training import evaluate, train
+from .training import batch_seed, evaluate, train
+from .weights import WEIGHTS_DIR, load_weights, save_weights
 
 
 LSTM_HIDDEN = 24  # the LSTM's hidden size; the other cells get the hidden size of the same parameter count
@@ -403,6 +404,51 @@ def run_job(section: str, task: str, cell: str, T: int, seed: int, setting=None,
     return (row, model, history) if return_model else row
 
 
+#: Jobs of the committed study whose trained models are shipped as weights
+#: (:mod:`lstm_course.weights`), because the experiments chapter looks inside them:
+#: ``python -m lstm_course.studies long_range --save-models`` retrains exactly these.
+SAVED_MODELS = {**{("grid", "adding", cell, 100, 0, None): f"long_range_adding_{cell}_t100_seed0"
+                   for cell in ("rnn", "lstm", "gru")},
+                ("1997", TASK_1997, CELL_1997, 100, 0, None): "long_range_1997_t100_seed0"}
+
+
+def _untrained(job: tuple, config: dict):
+    """The model of ``job`` as :func:`run_job` builds it, before training."""
+    section, task, cell, T, seed, setting = job
+    if section == "1997":
+        r = config["repro"]
+        return make_model_1997(seed, r["hidden"], r["init_range"], r["input_biases"])
+    return make_model(cell, task, seed, setting if section == "gate bias" else None)
+
+
+def saved_model(job: tuple, config: dict):
+    """The trained model of ``job`` (a key of :data:`SAVED_MODELS`), loaded from its weights."""
+    if job not in SAVED_MODELS:
+        raise ValueError(f"no saved model for {job!r}; saved: {list(SAVED_MODELS)}")
+    return load_weights(SAVED_MODELS[job], _untrained(job, config))
+
+
+def held_out_loss(job: tuple, model, config: dict) -> float:
+    """The loss of ``model`` on the held-out batch that training evaluated ``job`` on: equal to the
+    row's ``final_eval_loss`` for the model the run ended with."""
+    section, task, cell, T, seed, _ = job
+    if section == "1997":
+        make, size = functools.partial(adding_problem, form="1997"), config["repro"]["eval_size"]
+    else:
+        make, size = LONG_RANGE_TASKS[task]["make"], config["eval_size"]
+    return evaluate(model, make(size, T=T, seed=batch_seed(seed, -1)))[0]
+
+
+def save_models(config: dict, folder=None) -> list:
+    """Retrain the jobs of :data:`SAVED_MODELS` (one thread) and save their weights; returns their rows."""
+    rows = []
+    for job, name in SAVED_MODELS.items():
+        row, model, _ = run_job(*job, config=config, return_model=True)
+        save_weights(name, model, WEIGHTS_DIR if folder is None else folder)
+        rows.append(row)
+    return rows
+
+
 def row_key(row: dict) -> tuple:
     """``(section, task, cell, T, seed, setting)``: the job that made ``row``."""
     return row["section"], row["task"], row["cell"], row["T"], row["seed"], row["setting"]
@@ -572,7 +618,19 @@ def main(argv: list | None = None) -> None:
     parser.add_argument("--full", action="store_true", help="the bigger study (more lengths, seeds, updates)")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: every core)")
     parser.add_argument("--out", default=None, help="output file (default: the shipped results file)")
+    parser.add_argument("--save-models", action="store_true",
+                        help="only retrain the runs of SAVED_MODELS with the committed file's learning "
+                             "rates and save their weights (the shipped folder)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
+    if args.save_models:
+        torch.set_num_threads(1)  # as the study's workers run
+        committed = load_results(args.study)
+        old = {row_key(r): r for r in committed["rows"]}
+        for row in save_models(committed["config"]):
+            same = math.isclose(row["final_eval_loss"], old[row_key(row)]["final_eval_loss"], rel_tol=1e-5)
+            print(f"{row_key(row)}: solved {row['solved']}, final held-out loss {row['final_eval_loss']:.6g} "
+                  f"({'as' if same else 'NOT as'} in the committed file)")
+        return
     config = long_range_config(args.full)
     workers = default_workers() if args.workers is None else check_int("workers", args.workers)
     start = time.perf_counter()

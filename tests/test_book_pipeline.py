@@ -277,6 +277,25 @@ def test_layout_checks_catch_wide_code_and_open_figure_cells():
     assert notebook_checks.check_figure_cells_collapsed(nb) == []  # it prints too: the code stays open
 
 
+def test_bookkeeping_cells_must_be_collapsed_and_computing_cells_stay_open():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("import numpy as np\nfrom lstm_course.utils import glue\nuse_style()\n"
+                                          "rng = seed_everything(0)"),
+                nbformat.v4.new_code_cell("_ = glue('n', 3)"),
+                nbformat.v4.new_code_cell("import numpy as np\nx = np.ones(3)"),
+                nbformat.v4.new_code_cell("print(glue('n', 3))")]
+    nb.cells[1].outputs = [_glued("n", "3")]
+    assert notebook_checks.check_bookkeeping_cells_collapsed(nb) == [
+        "cell 0 only imports, sets up or glues: tag it hide-input",
+        "cell 1 only imports, sets up or glues: tag it hide-input"]
+    nb.cells[0].metadata["tags"] = ["hide-input"]
+    nb.cells[1].metadata["tags"] = ["remove-cell"]
+    assert notebook_checks.check_bookkeeping_cells_collapsed(nb) == []
+    nb.cells[1].metadata["tags"] = []
+    nb.cells[1].outputs.append(nbformat.v4.new_output("stream", name="stdout", text="3\n"))
+    assert notebook_checks.check_bookkeeping_cells_collapsed(nb) == []  # it shows output: it stays open
+
+
 def _glued(name: str, text: str):
     return nbformat.v4.new_output("display_data", data={notebook_checks.GLUE_MIME: text},
                                   metadata={"scrapbook": {"name": name, "mime_prefix": "application/papermill.record/"}})

@@ -105,3 +105,26 @@ def test_bad_input_is_refused():
         compare_config(seeds=0)
     with pytest.raises(SystemExit):  # argparse: the study must be named
         main([])
+
+
+def test_the_shipped_lstm_is_the_comparisons_seed0_run(comparison):
+    """The chapter samples from and looks inside these weights: they must be the run that ended
+    at the file's final perplexity, not an untrained or a different model."""
+    from lstm_course.charlm import CharLM, perplexity
+    from lstm_course.charlm_study import split
+    from lstm_course.weights import load_weights
+
+    vocab, _, val_data = split()
+    row = next(r for r in comparison["rows"] if r["cell"] == "lstm" and r["seed"] == 0)
+    model = CharLM(len(vocab), row["hidden_size"], "lstm")
+    before = perplexity(model, val_data)
+    load_weights("charlm_lstm_seed0", model)
+    assert math.isclose(perplexity(model, val_data), row["final"], rel_tol=1e-4)
+    assert before > 2 * row["final"]
+
+
+def test_every_lstm_row_records_its_time_scales(comparison):
+    H = comparison["config"]["hidden_sizes"]["lstm"]
+    for row in (r for r in comparison["rows"] if r["cell"] == "lstm"):
+        assert 0 <= row["tau_short"] <= H and 0 <= row["tau_long"] <= H - row["tau_short"]
+        assert row["tau_median"] <= row["tau_max"]

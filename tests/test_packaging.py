@@ -91,7 +91,8 @@ def test_twine_check_passes(dist):
 
 def test_archives_hold_the_package_and_its_data_and_nothing_else(dist):
     expected = package_files()
-    assert {"lstm_course/data/pride_and_prejudice.txt", "lstm_course/data/SOURCE.md"} <= expected
+    assert {"lstm_course/data/pride_and_prejudice.txt", "lstm_course/data/SOURCE.md",
+            "lstm_course/data/weights/charlm_lstm_seed0.pt"} <= expected
 
     with zipfile.ZipFile(dist["wheel"]) as wheel:
         in_wheel = set(wheel.namelist())

@@ -288,3 +288,21 @@ def test_check_attention_step_passes_the_package_and_names_mistakes():
     assert check_attention_step(todo, verbose=False).code == "not_implemented"
     with pytest.raises(TypeError, match="fn must be a function"):
         check_attention_step(3)
+
+
+def test_the_shipped_model_is_the_studys_attention_run_of_seed_0():
+    """The chapter draws this model's attention instead of retraining it: it must decode the test
+    strings as the committed run did (greedy, exactly on the kernels that made the file)."""
+    from lstm_course.seq2seq_study import make_seq2seq, saved_seq2seq, seq2seq_config
+    from lstm_course.seq2seq_train import accuracy_by_length
+    from lstm_course.studies import load_results
+
+    config = seq2seq_config()
+    row = next(r for r in load_results("seq2seq")["rows"] if (r["setup"], r["seed"]) == ("attention", 0))
+    lengths = [4, 8, 12]
+    got = accuracy_by_length(saved_seq2seq("attention", 0, config), lengths, config["test_n"], seed=0)
+    assert all(abs(got[T] - row["greedy"][str(T)]) <= 2 for T in lengths), (got, row["greedy"])
+    untrained = accuracy_by_length(make_seq2seq("attention", 0, config), [8], config["test_n"], seed=0)
+    assert untrained[8] < row["greedy"]["8"] - 50  # not vacuous: the weights are the trained ones
+    with pytest.raises(ValueError, match="no saved model"):
+        saved_seq2seq("plain", 0, config)

@@ -310,3 +310,23 @@ def test_bad_input_fails_with_a_clear_message(call, error, words):
     with pytest.raises(error) as info:
         call()
     assert words in str(info.value)
+
+
+@pytest.mark.parametrize("job", list(studies.SAVED_MODELS), ids=lambda job: studies.SAVED_MODELS[job])
+def test_shipped_models_end_where_their_runs_ended(job):
+    """The experiments chapter looks inside these models instead of retraining them: each must be
+    the model its committed row ended with, so it reproduces the row's held-out loss."""
+    committed = studies.load_results("long_range")
+    row = next(r for r in committed["rows"] if studies.row_key(r) == job)
+    model = studies.saved_model(job, committed["config"])
+    assert math.isclose(studies.held_out_loss(job, model, committed["config"]), row["final_eval_loss"],
+                        rel_tol=1e-4)
+    untrained = studies._untrained(job, committed["config"])  # not vacuous: training moved it
+    assert not math.isclose(studies.held_out_loss(job, untrained, committed["config"]),
+                            row["final_eval_loss"], rel_tol=1e-2)
+
+
+def test_saved_model_refuses_a_job_without_weights():
+    config = studies.load_results("long_range")["config"]
+    with pytest.raises(ValueError, match="no saved model"):
+        studies.saved_model(("grid", "adding", "rnn", 50, 0, None), config)

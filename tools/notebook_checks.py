@@ -248,12 +248,51 @@ def _figure_only(cell) -> bool:
                                  and "image/png" in o.get("data", {}) for o in outputs)
 
 
+#: Calls that only set the notebook up or hand a value to the prose: a code cell made of these
+#: and imports is bookkeeping, which a chapter collapses (``hide-input``).
+BOOKKEEPING_CALLS = {"glue", "use_style", "seed_everything", "set_num_threads", "manual_seed"}
+
+
+def _call_name(node) -> str | None:
+    if isinstance(node, ast.Call):
+        func = node.func
+        return func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else None
+    return None
+
+
+def _bookkeeping_only(cell) -> bool:
+    """A code cell of imports and :data:`BOOKKEEPING_CALLS` only, which shows nothing (its outputs,
+    if any, are glued values, which the page does not display)."""
+    try:
+        tree = ast.parse(cell.source)
+    except SyntaxError:
+        return False
+    for statement in tree.body:
+        if isinstance(statement, (ast.Import, ast.ImportFrom)):
+            continue
+        if isinstance(statement, (ast.Expr, ast.Assign)) and _call_name(statement.value) in BOOKKEEPING_CALLS:
+            continue
+        return False
+    return bool(tree.body) and all(
+        o.output_type == "display_data" and all(m.startswith("application/papermill.record/") for m in o.get("data", {}))
+        for o in cell.get("outputs", []))
+
+
 def check_figure_cells_collapsed(nb) -> list[str]:
     """A chapter's cells that only draw a figure are collapsed (tag ``hide-input``): the reader meets
     prose, figure and caption, and the code is one click away."""
     return [f"cell {k} only draws a figure: tag it hide-input" for k, cell in enumerate(nb.cells)
             if cell.cell_type == "code" and _figure_only(cell)
             and "hide-input" not in cell.get("metadata", {}).get("tags", [])]
+
+
+def check_bookkeeping_cells_collapsed(nb) -> list[str]:
+    """A chapter's cells that only import, set up or glue (:func:`_bookkeeping_only`) are collapsed
+    (tag ``hide-input``, or ``remove-cell`` for the set-up cell), like the figure-only cells."""
+    hidden = {"hide-input", "remove-cell", "remove-input"}
+    return [f"cell {k} only imports, sets up or glues: tag it hide-input" for k, cell in enumerate(nb.cells)
+            if cell.cell_type == "code" and _bookkeeping_only(cell)
+            and not hidden & set(cell.get("metadata", {}).get("tags", []))]
 
 
 def check_notebook(path: pathlib.Path, root: pathlib.Path = ROOT) -> list[str]:
@@ -270,7 +309,8 @@ def check_notebook(path: pathlib.Path, root: pathlib.Path = ROOT) -> list[str]:
                 + check_no_control_characters(nb))
     relative = path.resolve().relative_to(root.resolve()) if path.resolve().is_relative_to(root.resolve()) else path
     if relative.parts and relative.parts[0] == "book":
-        problems += check_figures_captioned(nb) + check_figure_cells_collapsed(nb)
+        problems += (check_figures_captioned(nb) + check_figure_cells_collapsed(nb)
+                     + check_bookkeeping_cells_collapsed(nb))
     return problems
 
 
