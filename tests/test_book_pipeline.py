@@ -50,26 +50,6 @@ def _toc_files() -> list[str]:
 # The real book and its notebooks
 # --------------------------------------------------------------------------------------------
 
-@pytest.mark.book
-def test_book_builds_with_warnings_as_errors(book_build):
-    """`jupyter-book build -W -n --keep-going` from a clean folder: no warning, every page built."""
-    warnings = [line for line in book_build.log.splitlines() if "WARNING" in line or "ERROR" in line]
-    assert book_build.returncode == 0 and not warnings, (
-        f"the book build failed (exit {book_build.returncode}):\n" + "\n".join(warnings[:40])
-        + "\n--- end of the log ---\n" + book_build.log[-3000:])
-    for file in _toc_files():
-        assert (book_build.html / f"{file}.html").is_file(), f"no page built for {file}"
-    assert (book_build.html / "index.html").is_file()
-
-
-@pytest.mark.book
-def test_citations_are_author_year_in_round_brackets(book_build):
-    """{cite:t} renders "Hochreiter and Schmidhuber (1997)", {cite:p} "(..., 2000)", never "[19]"."""
-    html = (book_build.html / "book" / "part2" / "lstm_cell.html").read_text()
-    assert 'Hochreiter and Schmidhuber (<a class="reference internal" href="../bibliography.html' in html
-    assert '[<a class="reference internal" href="../bibliography.html' not in html
-
-
 def test_every_notebook_is_in_the_toc():
     """A notebook in book/ or notebooks/ that is not in _toc.yml would be silently left out."""
     listed = set(_toc_files())
@@ -366,3 +346,29 @@ def test_makefile_takes_the_first_supported_python_and_says_when_there_is_none(t
     none = _make(tmp_path, str(tmp_path / "empty"), "venv")
     assert none.returncode != 0
     assert "No supported Python found: none of python3.11 python3.12 python3.13 runs" in none.stderr, none.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# The real book's strict build, last in this file: the session's one build (tests/conftest.py) is
+# made by whichever worker asks first, usually the browser test's, so this file's other tests run
+# meanwhile instead of this worker waiting for the build's lock.
+# --------------------------------------------------------------------------------------------
+
+@pytest.mark.book
+def test_book_builds_with_warnings_as_errors(book_build):
+    """`jupyter-book build -W -n --keep-going` from a clean folder: no warning, every page built."""
+    warnings = [line for line in book_build.log.splitlines() if "WARNING" in line or "ERROR" in line]
+    assert book_build.returncode == 0 and not warnings, (
+        f"the book build failed (exit {book_build.returncode}):\n" + "\n".join(warnings[:40])
+        + "\n--- end of the log ---\n" + book_build.log[-3000:])
+    for file in _toc_files():
+        assert (book_build.html / f"{file}.html").is_file(), f"no page built for {file}"
+    assert (book_build.html / "index.html").is_file()
+
+
+@pytest.mark.book
+def test_citations_are_author_year_in_round_brackets(book_build):
+    """{cite:t} renders "Hochreiter and Schmidhuber (1997)", {cite:p} "(..., 2000)", never "[19]"."""
+    html = (book_build.html / "book" / "part2" / "lstm_cell.html").read_text()
+    assert 'Hochreiter and Schmidhuber (<a class="reference internal" href="../bibliography.html' in html
+    assert '[<a class="reference internal" href="../bibliography.html' not in html
