@@ -104,6 +104,16 @@ def to_array(value, quantity: str) -> np.ndarray:
     return arr
 
 
+def to_number(value, quantity: str, hint: str) -> np.ndarray:
+    """The student's ``value`` as a 0-d float64 array, or an :class:`OutputProblem` naming
+    ``quantity`` (with ``hint``) when it is not one number."""
+    arr = to_array(value, quantity)
+    if arr.size != 1:
+        raise OutputProblem("bad_return", problem=f"{quantity} should be one number; got shape {arr.shape}.",
+                            hint=hint)
+    return arr.reshape(())
+
+
 def expect_tuple(value, names: tuple, func: str) -> tuple:
     """Check that the student returned a tuple of ``len(names)`` items."""
     want = "(" + ", ".join(names) + ")"

@@ -206,13 +206,7 @@ def check_perplexity(fn, verbose: bool = True):
         return value
 
     def unpack(raw, d):
-        if hasattr(raw, "numel") and raw.numel() == 1:
-            raw = float(raw)
-        value = E.to_array(raw, "the perplexity")
-        if value.size != 1:
-            raise E.OutputProblem("bad_return", problem=f"the perplexity should be one number; got shape "
-                                  f"{value.shape}.", hint="Return a float: math.exp(total / count).")
-        return {"perplexity": value.reshape(())}
+        return {"perplexity": E.to_number(raw, "the perplexity", "Return a float: math.exp(total / count).")}
 
     def mutants(d):
         return E.mutants([(c, {}, {"mistake": c}) for c in PERPLEXITY_MISTAKES],
@@ -276,13 +270,7 @@ def check_mean_log_prob(fn, verbose: bool = True):
     model = score_model()
 
     def unpack(raw, d):
-        if hasattr(raw, "numel") and raw.numel() == 1:
-            raw = float(raw)
-        value = E.to_array(raw, "the score")
-        if value.size != 1:
-            raise E.OutputProblem("bad_return", problem=f"the score should be one number; got shape "
-                                  f"{value.shape}.", hint="Return a float, e.g. with .item().")
-        return {"score": value.reshape(())}
+        return {"score": E.to_number(raw, "the score", "Return a float, e.g. with .item().")}
 
     def mutants(d):
         return E.mutants([(c, {}, {"mistake": c}) for c in SCORE_MISTAKES],

@@ -169,11 +169,7 @@ def check_decay_factor(fn, verbose: bool = True):
     name = E.function_name(fn, "check_decay_factor", "decay_factor")
 
     def unpack(raw, d):
-        value = E.to_array(raw, "r")
-        if value.size != 1:
-            raise E.OutputProblem("bad_return", problem=f"r should be one number; got shape "
-                                  f"{value.shape}.", hint="Return a float: the factor per step.")
-        return {"factor": value.reshape(())}
+        return {"factor": E.to_number(raw, "r", "Return a float: the factor per step.")}
 
     def mutants(d):
         call = functools.partial(_decay, d["norms"])
@@ -210,11 +206,7 @@ def check_bound_factor(fn, verbose: bool = True):
     name = E.function_name(fn, "check_bound_factor", "bound_factor")
 
     def unpack(raw, d):
-        value = E.to_array(raw, "s_max")
-        if value.size != 1:
-            raise E.OutputProblem("bad_return", problem=f"s_max should be one number; got shape "
-                                  f"{value.shape}.", hint="Return a float.")
-        return {"s_max": value.reshape(())}
+        return {"s_max": E.to_number(raw, "s_max", "Return a float.")}
 
     def mutants(d):
         return [E.Mutant(c, {}, (lambda c=c: _bound(d["W"], c)))

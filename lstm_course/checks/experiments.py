@@ -50,11 +50,7 @@ def check_baseline_mse(fn, verbose: bool = True):
     name = E.function_name(fn, "check_baseline_mse", "baseline_mse")
 
     def unpack(raw, d):
-        value = E.to_array(raw, "the baseline")
-        if value.size != 1:
-            raise E.OutputProblem("bad_return", problem=f"the baseline should be one number; got shape {value.shape}.",
-                                  hint="Return a float, e.g. with .item().")
-        return {"mse": value.reshape(())}
+        return {"mse": E.to_number(raw, "the baseline", "Return a float, e.g. with .item().")}
 
     def mutants(d):
         return [E.Mutant(c, {}, (lambda c=c: _baseline(d["y"], c)))
