@@ -96,8 +96,8 @@ def time_scale_summary(model: CharLM) -> dict:
     (:func:`~lstm_course.probes.forget_time_scales`), read over the first :data:`TAU_CHARACTERS`
     characters of the validation text: how many units have :math:`\\tau < 2` steps and
     :math:`\\tau > 10` steps, the median and the largest."""
-    vocab = Vocab.from_text(load_text())
-    _, val_ids = train_val_split(vocab.encode(load_text()), val_fraction=0.1)
+    text = load_text()
+    _, val_ids = train_val_split(Vocab.from_text(text).encode(text), val_fraction=0.1)
     tau = forget_time_scales(lstm_trace(model, val_ids[:TAU_CHARACTERS]).gates)  # (H,)
     return dict(tau_short=int((tau < 2).sum()), tau_long=int((tau > 10).sum()),
                 tau_median=float(np.median(tau)), tau_max=float(tau.max()))

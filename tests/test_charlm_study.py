@@ -11,7 +11,7 @@ import torch
 
 from lstm_course import studies
 from lstm_course.charlm_study import (CELLS, charlm_config, compare_config, load_comparison,
-                                      load_long_run, main, run_compare, run_long)
+                                      load_long_run, main, run_compare, run_long, time_scale_summary)
 
 PREFIX_STEPS = 50  # one evaluation interval of the comparison, a few seconds per run
 SAME_KERNELS_RTOL = 1e-4  # bit-identical up to the file's 6 significant digits
@@ -121,6 +121,11 @@ def test_the_shipped_lstm_is_the_comparisons_seed0_run(comparison):
     load_weights("charlm_lstm_seed0", model)
     assert math.isclose(perplexity(model, val_data), row["final"], rel_tol=1e-4)
     assert before > 2 * row["final"]
+    # and it gives the time scales the row records (the misconceptions chapter reads them); a
+    # unit within rounding of a threshold could move on other kernels, hence one unit of slack
+    tau = time_scale_summary(model)
+    assert abs(tau["tau_short"] - row["tau_short"]) <= 1 and abs(tau["tau_long"] - row["tau_long"]) <= 1
+    assert math.isclose(tau["tau_median"], row["tau_median"], rel_tol=1e-3)
 
 
 def test_every_lstm_row_records_its_time_scales(comparison):
