@@ -4,7 +4,7 @@ A chapter reads a study's committed results (:func:`load_results`) instead of tr
 of models in its default run; a test re-runs a sample of the rows and checks that they agree.
 The same command re-runs the whole study, or a bigger grid, on a bigger machine::
 
-    python -m lstm_course.studies long_range [--full] [--workers N] [--out PATH]
+    python -m lstm_course.studies long_range [--full] [--only 1997] [--workers N] [--out PATH]
 
 The study here is the experiments chapter's, in five sections, each a list of runs:
 
@@ -616,6 +616,9 @@ def main(argv: list | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m lstm_course.studies", description=main.__doc__)
     parser.add_argument("study", choices=["long_range"])
     parser.add_argument("--full", action="store_true", help="the bigger study (more lengths, seeds, updates)")
+    parser.add_argument("--only", choices=["1997"], default=None,
+                        help="run only this section (it needs no learning-rate sweep) and write "
+                             "<study>[_full]_<section>.json; with --full, the 1997 task at T=100 and 500")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: every core)")
     parser.add_argument("--out", default=None, help="output file (default: the shipped results file)")
     parser.add_argument("--save-models", action="store_true",
@@ -634,10 +637,20 @@ def main(argv: list | None = None) -> None:
     config = long_range_config(args.full)
     workers = default_workers() if args.workers is None else check_int("workers", args.workers)
     start = time.perf_counter()
-    rows = _run_section(config, "sweep", workers)  # first the sweep, which sets the learning rates
-    config["lr"] = choose_lr(rows, config)
     command = "python -m lstm_course.studies " + " ".join(sys.argv[1:] if argv is None else argv)
     name = args.study + ("_full" if args.full else "")  # the bigger study never overwrites the default one
+    if args.only is not None:
+        rows = _run_section(config, args.only, workers)
+        path = save_results(f"{name}_{args.only}", rows, config, args.out, command=command,
+                            wall_time=time.perf_counter() - start, workers=workers)
+        for T, seeds in config["repro"]["seeds"].items():
+            done = [r for r in rows if r["T"] == int(T)]
+            print(f"1997 task, T = {T}: solved {sum(r['solved'] for r in done)}/{len(done)}; sequences "
+                  + ", ".join(str(r["sequences"]) if r["solved"] else "-" for r in done))
+        print(f"{len(rows)} runs in {time.perf_counter() - start:.0f} s on {workers} workers; wrote {path}")
+        return
+    rows = _run_section(config, "sweep", workers)  # first the sweep, which sets the learning rates
+    config["lr"] = choose_lr(rows, config)
     for section in SECTIONS[1:]:
         rows += _run_section(config, section, workers)
         # written after every section, so that an interrupted study keeps what it finished

@@ -1,4 +1,5 @@
 """Tests for lstm_course.studies: the committed results, a re-run sample, the helpers, bad input."""
+import copy
 import functools
 import json
 import math
@@ -79,7 +80,62 @@ def test_committed_file_has_the_study_and_its_config(committed):
     assert provenance["threads_per_run"] == 1 and provenance["command"].startswith("python -m lstm_course.studies")
 
 
-def test_every_committed_row_is_consistent(committed):
+@pytest.fixture(scope="module")
+def full_1997():
+    """The 1997 section of the full study, T = 100 and 500: ``studies long_range --full --only 1997``."""
+    return load_results("long_range_full_1997")
+
+
+def test_full_1997_file_has_its_section_and_config(full_1997, committed):
+    assert full_1997["name"] == "long_range_full_1997"
+    config = full_1997["config"]
+    assert config == long_range_config(True)  # no sweep ran: lr stays None
+    assert [row_key(row) for row in full_1997["rows"]] == [tuple(j) for j in study_jobs(config, "1997")]
+    assert sorted(config["repro"]["seeds"]) == ["100", "500"]
+    assert full_1997["provenance"]["command"] == "python -m lstm_course.studies long_range --full --only 1997 --workers 2"
+
+
+def test_full_1997_rows_at_t100_are_the_default_studys_runs(full_1997, committed):
+    """Same seeds, same recipe, a longer budget (1500 against 1000 updates): a run the default study
+    solved is the same run in the full one, update for update on the same kernels; on other
+    kernels (the two files need not come from one machine) the same decision within the grid's
+    re-run tolerance."""
+    default = {row_key(r): r for r in committed["rows"] if r["section"] == "1997"}
+    same = same_kernels_as(full_1997["provenance"], committed["provenance"])
+    every = committed["config"]["eval_every"]
+    compared = 0
+    for row in full_1997["rows"]:
+        old = default.get(row_key(row))
+        if row["T"] != 100 or not old["solved"]:
+            continue
+        compared += 1
+        if same:
+            assert without_time([row]) == without_time([old]), row_key(row)
+        else:
+            assert row["solved"] and abs(row["solved_step"] - old["solved_step"]) <= OTHER_KERNELS_STEPS * every
+    assert compared >= 4
+
+
+def test_full_1997_t500_run_starts_as_committed(full_1997, one_thread):
+    """A re-run of the longest section's first 25 updates (seed 0 at T = 500): the held-out loss
+    at its first evaluation, as committed (same kernels: to the file's digits; others: within the
+    factor the grid's re-runs allow)."""
+    config = copy.deepcopy(full_1997["config"])
+    config["repro"]["max_steps"]["500"] = config["eval_every"]
+    job = ("1997", TASK_1997, CELL_1997, 500, 0, None)
+    old = {row_key(r): r for r in full_1997["rows"]}[job]
+    new = run_job(*job, config=config)
+    assert new["eval_step"] == old["eval_step"][:1] == [config["eval_every"]]
+    if same_kernels(full_1997["provenance"]):
+        assert new["eval_loss"][0] == pytest.approx(old["eval_loss"][0], rel=SAME_KERNELS_RTOL)
+    else:
+        ratio = new["eval_loss"][0] / old["eval_loss"][0]
+        assert 1 / OTHER_KERNELS_FACTOR <= ratio <= OTHER_KERNELS_FACTOR, ratio
+
+
+@pytest.mark.parametrize("name", ["long_range", "long_range_full_1997"])
+def test_every_committed_row_is_consistent(name):
+    committed = load_results(name)
     config = committed["config"]
     for row in committed["rows"]:
         where = row_key(row)
@@ -118,9 +174,13 @@ def test_every_committed_row_is_consistent(committed):
             assert not meets_target(row, losses[-1], accuracies[-1], -ROUNDING), where
 
 
+def same_kernels_as(provenance, other) -> bool:
+    return all(provenance[k] == other[k] for k in ("torch", "cpu", "cpu_capability"))
+
+
 def same_kernels(provenance) -> bool:
-    return (provenance["torch"] == torch.__version__ and provenance["cpu"] == studies._cpu_model()
-            and provenance["cpu_capability"] == torch.backends.cpu.get_cpu_capability())
+    return same_kernels_as(provenance, dict(torch=torch.__version__, cpu=studies._cpu_model(),
+                                            cpu_capability=torch.backends.cpu.get_cpu_capability()))
 
 
 @pytest.mark.parametrize("job", SAMPLE, ids=[f"{s}-{task}-{cell}-T{T}" for s, task, cell, T, _, _ in SAMPLE])
