@@ -1,6 +1,7 @@
 """The hand-derived BPTT of LSTM(backward="bptt") equals nn.LSTM and passes torch.autograd.gradcheck."""
 from __future__ import annotations
 
+import importlib.util
 import pathlib
 import subprocess
 import sys
@@ -145,7 +146,20 @@ def test_benchmark_quick_runs():
                           capture_output=True, text=True, timeout=180, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr[-2000:]
     for words in ("nn.LSTM", "hand-BPTT", "NumPy LSTM", "NumPy LSTM, plain reference", "torch LSTM autograd",
-                  "CONTROL", "GFLOP/s", "(1 thread)", "floor: NumPy matmuls only", "floor: torch matmuls only", "fixed cost per time step",
-                  "its matrix products alone take"):
+                  "CONTROL", "GFLOP/s", "(1 thread)", "floor: NumPy matmuls only", "floor: torch matmuls only",
+                  "floor: NumPy matmuls + calls", "floor: torch matmuls + calls", "fixed cost per time step",
+                  "its matrix products alone take", "with its calls' fixed cost"):
         assert words in proc.stdout
     assert proc.stdout.count("PASS ") + proc.stdout.count("MISS ") == 4  # one line per speed target and dtype
+
+
+def test_benchmark_dispatch_floor_adds_t_times_the_fixed_cost_of_the_other_calls():
+    spec = importlib.util.spec_from_file_location("bench_rnn", ROOT / "benchmarks" / "bench_rnn.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    med = {bench.NUMPY_FLOOR: 0.010}
+    fixed = {bench.NUMPY: 30.0, bench.NUMPY_FLOOR: 5.0}  # microseconds per step at B = D = H = 1
+    # 10 ms of matrix products + 200 steps x 25 us of the other calls
+    assert bench.dispatch_floor(bench.NUMPY, (200, 16, 1, 32), med, fixed) == pytest.approx(0.015)
+    fixed[bench.NUMPY_FLOOR] = 40.0  # noise can make the difference negative: then nothing is added
+    assert bench.dispatch_floor(bench.NUMPY, (200, 16, 1, 32), med, fixed) == pytest.approx(0.010)
