@@ -3,7 +3,10 @@
 Every model reads ``T = 20`` steps of the last-marked-value task
 (:func:`~lstm_course.tasks.last_marked_value`) and predicts, at the last step, the value at the
 last marked step; each run trains with Adam on fresh batches and is scored on 256 held-out
-sequences. The grid is ``variant x learning rate x seed``; a run is one process on one thread,
+sequences. The grid is ``variant x learning rate x seed``: the committed file has three rates
+(3e-3, 1e-2, 3e-2) and six seeds for every model, the same budget for all. :func:`choose_lr`
+picks each model's rate from the grid's rows by one stated rule, and :func:`rows_at` gives each
+model's rows at that rate, which the chapter compares. A run is one process on one thread,
 seeded as the chapter does (``torch.manual_seed(seed)`` before building the model, then
 ``train(..., seed=seed)``), so a row does not depend on the worker that ran it. The chapter reads
 the committed results (``lstm_course/data/studies/variants.json``); the command re-runs them::
@@ -15,6 +18,7 @@ from __future__ import annotations
 import argparse
 import functools
 import math
+import statistics
 import sys
 import time
 
@@ -48,8 +52,8 @@ def variants_config(seeds: int = 6, lrs=(1e-2,)) -> dict:
 
     Args:
         seeds: the number of seeds per variant and learning rate (seeds ``0 .. seeds - 1``).
-        lrs: Adam's learning rates; the committed file has the chapter's one, ``1e-2``; a bigger
-            machine can sweep, e.g. ``--lrs 3e-3 1e-2 3e-2``.
+        lrs: Adam's learning rates, the same for every model (the committed file:
+            ``--lrs 3e-3 1e-2 3e-2``; the default here is the one rate ``1e-2``).
 
     Returns:
         dict with ``variants`` (name -> options, None for the GRU), ``lrs``, ``seeds``, ``steps``,
@@ -125,6 +129,78 @@ def load_variants() -> dict:
     return load_results("variants")
 
 
+ROW_KEYS = ("variant", "lr", "seed", "solved", "relative_mse")  # what choose_lr reads of a row
+
+
+def sweep_summary(rows: list) -> dict:
+    """Each model's result at each learning rate of the grid.
+
+    Args:
+        rows: rows of :func:`run_variant` (dicts with at least :data:`ROW_KEYS`); every model must
+            have the same learning rates, with the same number of seeds at each.
+
+    Returns:
+        ``{variant: {lr: dict(k, n, median)}}`` in the rows' order: ``k`` seeds solved of ``n``,
+        ``median`` the median ``relative_mse`` (a diverged run, ``None``, counts as ``inf``).
+    """
+    if not isinstance(rows, (list, tuple)):
+        raise TypeError(f"rows must be a list of dicts (rows of run_variant); got {type(rows).__name__} "
+                        f"{rows!r:.80}")
+    if bad := [r for r in rows if not isinstance(r, dict)]:
+        raise TypeError(f"rows must be a list of dicts (rows of run_variant); got a {type(bad[0]).__name__} "
+                        f"among them: {bad[0]!r:.80}")
+    if not rows:
+        raise ValueError("rows must hold at least one run; got none")
+    for r in rows:
+        if missing := [key for key in ROW_KEYS if key not in r]:
+            raise ValueError(f"every row must have the keys {ROW_KEYS}; got one without {missing}: {r!r:.80}")
+    groups = {}  # variant -> lr -> runs
+    for r in rows:
+        groups.setdefault(r["variant"], {}).setdefault(r["lr"], []).append(r)
+    shapes = {v: {lr: len(runs) for lr, runs in sorted(by_lr.items())} for v, by_lr in groups.items()}
+    if len({tuple(shape.items()) for shape in shapes.values()}) > 1:
+        raise ValueError(f"every model must have the same learning rates and seeds per rate; got {shapes}")
+    return {v: {lr: dict(k=sum(bool(r["solved"]) for r in runs), n=len(runs),
+                         median=statistics.median(math.inf if r["relative_mse"] is None
+                                                  else r["relative_mse"] for r in runs))
+                for lr, runs in by_lr.items()} for v, by_lr in groups.items()}
+
+
+def choose_lr(rows: list) -> dict:
+    """Each model's learning rate, by one rule for every model, from the grid's rows.
+
+    The rule: the rate at which the most seeds solved the task; among rates with equally many,
+    the one with the lower median relative MSE; if that ties too, the smaller rate. The rate is
+    chosen on the same seeds that are then reported, with the same care for every model.
+
+    Args:
+        rows: rows of :func:`run_variant`, as for :func:`sweep_summary`.
+
+    Returns:
+        ``{variant: lr}``, the models in the rows' order.
+    """
+    return {v: min(by_lr, key=lambda lr: (-by_lr[lr]["k"], by_lr[lr]["median"], lr))
+            for v, by_lr in sweep_summary(rows).items()}
+
+
+def rows_at(rows: list, chosen: dict | None = None) -> dict:
+    """Each model's rows at its learning rate: ``{variant: [row, ...]}`` in seed order.
+
+    Args:
+        rows: rows of :func:`run_variant`. chosen: ``{variant: lr}`` for every model of ``rows``
+            (default: :func:`choose_lr` of ``rows``).
+    """
+    default = choose_lr(rows)  # also checks rows
+    chosen = default if chosen is None else chosen
+    if not isinstance(chosen, dict):
+        raise TypeError(f"chosen must be a dict {{variant: lr}}; got {type(chosen).__name__} {chosen!r:.80}")
+    out = {v: sorted((r for r in rows if (r["variant"], r["lr"]) == (v, lr)), key=lambda r: r["seed"])
+           for v, lr in chosen.items()}
+    if empty := [v for v, runs in out.items() if not runs]:
+        raise ValueError(f"chosen must name a variant and learning rate of rows; got none for {empty}")
+    return out
+
+
 def main(argv: list | None = None) -> None:
     """The command line: run the grid in parallel and write its results file."""
     parser = argparse.ArgumentParser(prog="python -m lstm_course.variant_study", description=main.__doc__)
@@ -145,6 +221,7 @@ def main(argv: list | None = None) -> None:
         line = ", ".join(f"lr {lr:g}: {sum(r['solved'] for r in rows if (r['variant'], r['lr']) == (v, lr))}"
                          f"/{len(config['seeds'])}" for lr in config["lrs"])
         print(f"{v:28s} solved {line}")
+    print("chosen learning rates:", {v: f"{lr:g}" for v, lr in choose_lr(rows).items()})
     print(f"{len(rows)} runs in {wall:.0f} s on {workers} workers; wrote {path}")
 
 
