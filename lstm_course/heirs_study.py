@@ -6,14 +6,18 @@ Run in parallel, results shipped as JSON for the chapter book/part5/linear_recur
 
 Contenders (:data:`CONTENDERS`), each one layer of width :data:`HIDDEN` and a linear read-out
 (:meth:`~lstm_course.models.SequenceModel.from_layer`): ``torch.nn.LSTM``, minLSTM (parallel
-scan), sLSTM, mLSTM (parallel form) and a one-layer causal Transformer; all five have cost
-rows, and all but the sLSTM (``CONFIG["trained"]``) are trained in the accuracy grid. Tasks
-(:data:`TASKS`): adding (modern form), selective copy and associative recall, kept small so that
-the grid fits a 2-core laptop. Every run is seeded as the course's other studies
-(``torch.manual_seed(seed)`` before building the model, ``train(..., seed=seed)``) and runs on
-one thread; a run stops once its held-out accuracy reaches the target. The cost rows time one
-training step (forward, backward, Adam) and count the bytes of the tensors autograd saves for
-the backward pass, the activation memory, which depends on the shapes only, not on the machine.
+scan), sLSTM, mLSTM (parallel form) and a one-layer causal Transformer; all five are trained
+and have cost rows. Tasks (:data:`TASKS`): adding (modern form), selective copy and associative
+recall, kept small so that the study fits a 2-core machine. The study runs in two sections: a
+``sweep`` of Adam's learning rate at one length, the grid's lengths' geometric middle (every
+contender, every task, the same rates, seeds and budget; :func:`choose_lr` picks each
+contender's rate on each task), then the ``grid`` at two lengths and five seeds, each contender
+at its chosen rate; the sweep's seeds are not the grid's. Every run is seeded as the course's
+other studies (``torch.manual_seed(seed)`` before building the model, ``train(..., seed=seed)``)
+and runs on one thread; a run stops once its held-out accuracy reaches the target. The cost
+rows time one training step (forward, backward, Adam) and count the bytes of the tensors
+autograd saves for the backward pass, the activation memory, which depends on the shapes only,
+not on the machine.
 """
 from __future__ import annotations
 
@@ -60,12 +64,15 @@ TASKS = {  # name -> task factory (n, T=, seed=) -> TaskData, input size D, outp
     "associative recall": dict(make=functools.partial(associative_recall, n_keys=4, n_values=4, pairs=2),
                                D=9, O=4, chance=1 / 4),
 }
-CONFIG = dict(lengths=[6, 12, 24], seeds=[0, 1, 2, 3, 4], max_steps=100, batch=32, lr=1e-2, clip=1.0,
-              eval_every=25, eval_size=256, target_accuracy=0.9,
+CONFIG = dict(lengths=[8, 32], seeds=[0, 1, 2, 3, 4], max_steps=2000, batch=32, clip=1.0,
+              eval_every=50, eval_size=256, target_accuracy=0.9,
+              # each contender's learning rate on each task: the best of this sweep (choose_lr)
+              sweep=dict(T=16, lrs=[3e-3, 1e-2, 3e-2], seeds=[100, 101]),
               cost_lengths=[64, 256, 1024], cost_batch=16, cost_reps=2,
-              # trained in the accuracy grid: the sLSTM, a Python loop over time like the LSTM but
-              # without cuDNN-style kernels, costs more than the other four together; it has cost rows
-              trained=["LSTM", "minLSTM", "mLSTM", "Transformer"])
+              trained=list(CONTENDERS))
+
+
+SECTIONS = ("sweep", "grid")
 
 
 def _check(name: str, value, choices) -> str:
@@ -82,23 +89,34 @@ def make_model(contender: str, task: str, seed: int) -> SequenceModel:
     return SequenceModel.from_layer(CONTENDERS[contender](spec["D"]), spec["O"])
 
 
-def run_accuracy(task: str, contender: str, T: int, seed: int, config: dict | None = None) -> dict:
-    """Train one contender on one task at one length; the row the study stores.
+def run_accuracy(task: str, contender: str, T: int, seed: int, lr: float, section: str = "grid",
+                 config: dict | None = None) -> dict:
+    """Train one contender on one task at one length with Adam at ``lr``; the row the study stores.
+
+    Args:
+        task: a key of :data:`TASKS`. contender: a key of :data:`CONTENDERS`.
+        T: the sequence length. seed: the model's and the batches' seed.
+        lr: Adam's learning rate. section: ``"sweep"`` or ``"grid"`` (stored in the row).
+        config: :data:`CONFIG` or a variant of it.
 
     Returns:
-        dict with ``task, contender, T, seed, parameters``, ``accuracy`` (held-out, last
-        evaluation), ``solved`` (reached the target accuracy), ``updates`` and ``seconds``.
+        dict with ``section, task, contender, T, seed, lr, parameters``, ``accuracy`` (held-out,
+        last evaluation), ``solved`` (reached the target accuracy), ``updates`` and ``seconds``.
     """
     c = CONFIG if config is None else config
     T, seed = check_int("T", T, minimum=6), check_int("seed", seed, minimum=0)
+    _check("section", section, SECTIONS)
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
+        raise ValueError(f"lr must be a positive number; got {lr!r}")
     start = time.perf_counter()
     model = make_model(contender, task, seed)
     history = train(model, functools.partial(TASKS[task]["make"], T=T), steps=c["max_steps"],
-                    batch_size=c["batch"], lr=c["lr"], clip=c["clip"], target=c["target_accuracy"],
+                    batch_size=c["batch"], lr=float(lr), clip=c["clip"], target=c["target_accuracy"],
                     target_metric="accuracy", eval_every=c["eval_every"], eval_size=c["eval_size"],
                     seed=seed, progress=False)
-    return dict(task=task, contender=contender, T=T, seed=seed, parameters=model.num_parameters(),
-                accuracy=history.final_eval_accuracy, solved=history.solved, updates=len(history.step),
+    return dict(section=section, task=task, contender=contender, T=T, seed=seed, lr=float(lr),
+                parameters=model.num_parameters(), accuracy=history.final_eval_accuracy,
+                solved=history.solved, updates=len(history.step),
                 seconds=round(time.perf_counter() - start, 2))
 
 
@@ -138,16 +156,49 @@ def run_cost(contender: str, T: int, config: dict | None = None) -> dict:
                 activation_bytes=activation_bytes(model, data))
 
 
-def jobs(config: dict | None = None) -> list:
-    """The accuracy runs ``(task, contender, T, seed)`` in grid order."""
+def sweep_jobs(config: dict | None = None) -> list:
+    """The learning-rate sweep ``(task, contender, T, seed, lr, "sweep")``: every trained
+    contender on every task at ``sweep["T"]``, each rate, each sweep seed."""
     c = CONFIG if config is None else config
-    return [(task, name, T, seed) for task in TASKS for T in c["lengths"] for name in c["trained"]
-            for seed in c["seeds"]]
+    s = c["sweep"]
+    return [(task, name, s["T"], seed, lr, "sweep") for task in TASKS for name in c["trained"]
+            for lr in s["lrs"] for seed in s["seeds"]]
+
+
+def choose_lr(sweep_rows: list) -> dict:
+    """Each contender's learning rate on each task, from the sweep's rows.
+
+    The rate whose runs solved most often wins; ties go to the higher mean final accuracy, then
+    to the smaller rate. Every contender gets the same rates, seeds and budget. Rows of another
+    section are ignored; a list without a sweep row raises ``ValueError``.
+
+    Returns:
+        ``{task: {contender: lr}}``.
+    """
+    rows = [r for r in sweep_rows if r.get("section") == "sweep"]
+    if not rows:
+        raise ValueError("sweep_rows has no rows of section 'sweep'")
+    chosen = {}
+    for task, name in sorted({(r["task"], r["contender"]) for r in rows}):
+        def score(lr):
+            runs = [r for r in rows if (r["task"], r["contender"], r["lr"]) == (task, name, lr)]
+            return (sum(r["solved"] for r in runs), statistics.fmean(r["accuracy"] for r in runs), -lr)
+        lrs = sorted({r["lr"] for r in rows if (r["task"], r["contender"]) == (task, name)})
+        chosen.setdefault(task, {})[name] = max(lrs, key=score)
+    return chosen
+
+
+def jobs(lr: dict, config: dict | None = None) -> list:
+    """The accuracy runs ``(task, contender, T, seed, lr, "grid")`` in grid order, each contender
+    at its rate ``lr[task][contender]`` (from :func:`choose_lr`)."""
+    c = CONFIG if config is None else config
+    return [(task, name, T, seed, lr[task][name], "grid") for task in TASKS for T in c["lengths"]
+            for name in c["trained"] for seed in c["seeds"]]
 
 
 def summary(rows: list) -> dict:
-    """``(task, contender, T) -> (solved, runs, median accuracy)`` over the seeds of the accuracy rows."""
-    rows = [r for r in rows if "task" in r]
+    """``(task, contender, T) -> (solved, runs, median accuracy)`` over the seeds of the grid's rows."""
+    rows = [r for r in rows if r.get("section") == "grid"]
     out = {}
     for key in sorted({(r["task"], r["contender"], r["T"]) for r in rows}):
         group = [r for r in rows if (r["task"], r["contender"], r["T"]) == key]
@@ -156,27 +207,38 @@ def summary(rows: list) -> dict:
     return out
 
 
+def _cost(job: tuple) -> float:
+    """A run's rough cost, for ordering: its length, the sLSTM's Python loop counted four times."""
+    return job[2] * (4 if job[1] == "sLSTM" else 1)
+
+
+def _run_all(job_list: list, workers: int, desc: str) -> list:
+    order = sorted(range(len(job_list)), key=lambda i: -_cost(job_list[i]))  # the costliest first
+    done = run_parallel(run_accuracy, [job_list[i] for i in order], workers, desc=desc)
+    return [row for _, row in sorted(zip(order, done), key=lambda pair: pair[0])]
+
+
 def main(argv: list | None = None) -> None:
-    """The command line: run the accuracy grid in parallel, then the cost rows, write the JSON."""
+    """The command line: run the sweep, then the grid at the rates it chose, in parallel; then
+    the cost rows in one process; write the JSON."""
     parser = argparse.ArgumentParser(prog="python -m lstm_course.heirs_study", description=main.__doc__)
     parser.add_argument("--workers", type=int, default=None, help="processes (default: every core)")
     parser.add_argument("--out", default=None, help="output file (default: the shipped results file)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    grid = jobs()
-    workers = min(default_workers() if args.workers is None else check_int("workers", args.workers), len(grid))
-    order = sorted(range(len(grid)), key=lambda i: -grid[i][2])  # the longest first
+    workers = default_workers() if args.workers is None else check_int("workers", args.workers)
     start = time.perf_counter()
-    done = run_parallel(run_accuracy, [grid[i] for i in order], workers, desc="heirs runs")
-    rows = [row for _, row in sorted(zip(order, done), key=lambda pair: pair[0])]
+    rows = _run_all(sweep_jobs(), workers, "sweep runs")
+    lr = choose_lr(rows)
+    rows += _run_all(jobs(lr), workers, "grid runs")
     cost_jobs = [(name, T) for T in CONFIG["cost_lengths"] for name in CONTENDERS]
     cost = run_parallel(run_cost, cost_jobs, 1, desc="cost rows")  # one process: timings side by side
     wall = time.perf_counter() - start
     command = "python -m lstm_course.heirs_study " + " ".join(sys.argv[1:] if argv is None else argv)
     config = {k: v for k, v in CONFIG.items()}
-    config.update(hidden=HIDDEN, contenders=list(CONTENDERS), tasks=list(TASKS))
+    config.update(hidden=HIDDEN, contenders=list(CONTENDERS), tasks=list(TASKS), lr=lr)
     path = save_results("heirs", rows + cost, config, args.out, command=command, wall_time=wall, workers=workers)
     for (task, name, T), (k, n, med) in summary(rows).items():
-        print(f"{task:19s} {name:12s} T={T:4d} solved {k}/{n} median accuracy {med:.2f}")
+        print(f"{task:19s} {name:12s} lr {lr[task][name]:g} T={T:4d} solved {k}/{n} median accuracy {med:.2f}")
     print(f"{len(rows)} runs and {len(cost)} cost rows in {wall:.0f} s on {workers} workers; wrote {path}")
 
 
