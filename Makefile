@@ -1,7 +1,7 @@
 # LSTMs from the Ground Up: build, test and maintain the course.
 #
 #   make book      build the HTML book (creates .venv on first use) and print where it is
-#   make test      every test: unit tests, nbval on every notebook (twice), strict build, browser test
+#   make test      every test: unit tests, nbval on every notebook (two kernel profiles), strict build, browser test
 #   make execute   re-execute every notebook in place (after changing a notebook or lstm_course)
 #   make student   student versions of the labs from nbgrader, in student/release/
 #   make bench     speed and memory of the NumPy and torch LSTMs against torch.nn.LSTM
@@ -74,25 +74,18 @@ browser-deps:
 	  echo "$(CHROMIUM) is missing: run 'sudo make browser-deps' (Debian's chromium and chromium-driver)"; exit 1; \
 	fi
 
-# Two passes, both required. The first runs everything (unit tests, nbval on every notebook with
-# this machine's own kernels, the strict book build, the browser test). The second runs nbval
-# again on every notebook with PyTorch, oneDNN, MKL and OpenBLAS held to their AVX2 kernels: the
-# committed outputs must not depend on the processor that computed them (book/contributing.md,
-# "Reproducible outputs"). pytest exits 5 when it collected no test: a broken configuration.
-AVX2_KERNELS := ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 MKL_ENABLE_INSTRUCTIONS=AVX2 OPENBLAS_CORETYPE=Haswell
-NOTEBOOK_PATHS := book notebooks
-
+# One pytest session, two kernel profiles, both required: unit tests, the strict book build, the
+# browser test, and nbval on every notebook twice, once with this machine's own kernels and once
+# as NAME.ipynb[avx2], its kernel started with PyTorch, oneDNN, MKL and OpenBLAS held to their
+# AVX2 kernels (--nbval-avx2-too, conftest.py): the committed outputs must not depend on the
+# processor that computed them (book/contributing.md, "Reproducible outputs"). One session keeps
+# both workers busy to the end. pytest exits 5 when it collected no test: a broken configuration.
 test: venv browser-deps
 	@start=$$(date +%s); \
-	  echo "== pass 1 of 2: every test, notebooks with this machine's native kernels"; \
-	  $(PY) -m pytest -n $(WORKERS) --dist loadfile --durations=10 $(PYTEST_ARGS); first=$$?; \
-	  echo "== pass 2 of 2: nbval on every notebook with emulated AVX2 kernels ($(AVX2_KERNELS))"; \
-	  env $(AVX2_KERNELS) $(PY) -m pytest -n $(WORKERS) --dist loadfile --durations=5 $(PYTEST_ARGS) $(NOTEBOOK_PATHS); second=$$?; \
-	  echo "make test: pass 1 exit $$first, pass 2 exit $$second, $$(( $$(date +%s) - start )) s in all"; \
-	  for status in $$first $$second; do \
-	    if [ $$status -eq 5 ]; then echo "pytest collected no tests: the test configuration is broken"; exit 1; fi; \
-	    if [ $$status -ne 0 ]; then exit $$status; fi; \
-	  done
+	  $(PY) -m pytest -n $(WORKERS) --dist loadfile --durations=15 --nbval-avx2-too $(PYTEST_ARGS); status=$$?; \
+	  echo "make test: exit $$status, $$(( $$(date +%s) - start )) s"; \
+	  if [ $$status -eq 5 ]; then echo "pytest collected no tests: the test configuration is broken"; exit 1; fi; \
+	  exit $$status
 
 sync: venv
 	$(PY) tools/sync_setup_cells.py

@@ -3,7 +3,10 @@
 pytest.ini passes `--nbval-sanitize-with=nbval_sanitize.cfg`, a path nbval opens relative to the
 current directory; this resolves it against the repository root when run from elsewhere.
 """
+import os
 import pathlib
+
+from nbval.plugin import IPyNbFile
 
 
 def pytest_configure(config):
@@ -25,3 +28,41 @@ def pytest_collection_modifyitems(items):
     for item in items:
         if hasattr(item, "output_timeout"):  # nbval's notebook cells
             item.output_timeout = NBVAL_OUTPUT_TIMEOUT
+
+
+# --- nbval with emulated AVX2 kernels, in the same session ----------------------------------------
+#: The environment that holds PyTorch, oneDNN, MKL and OpenBLAS to their AVX2 kernels in a
+#: notebook's kernel: the committed outputs must not depend on the processor that computed them.
+AVX2_KERNELS = {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2",
+                "MKL_ENABLE_INSTRUCTIONS": "AVX2", "OPENBLAS_CORETYPE": "Haswell"}
+
+
+def pytest_addoption(parser):
+    parser.addoption("--nbval-avx2-too", action="store_true",
+                     help="collect every notebook a second time as NAME.ipynb[avx2], its kernel "
+                          "started with " + " ".join(f"{k}={v}" for k, v in AVX2_KERNELS.items()))
+
+
+class AVX2Notebook(IPyNbFile):
+    """A notebook whose kernel starts with :data:`AVX2_KERNELS` in its environment (the pytest
+    process keeps its own: only the kernel, a child process, inherits them)."""
+
+    def setup(self):
+        saved = {k: os.environ.get(k) for k in AVX2_KERNELS}
+        os.environ.update(AVX2_KERNELS)
+        try:
+            super().setup()
+        finally:
+            for k, v in saved.items():
+                if v is None:
+                    os.environ.pop(k, None)
+                else:
+                    os.environ[k] = v
+
+
+def pytest_collect_file(file_path, parent):
+    option = parent.config.option
+    if option.nbval_avx2_too and option.nbval and file_path.suffix == ".ipynb":
+        nodeid = file_path.relative_to(parent.config.rootpath).as_posix() + "[avx2]"
+        return AVX2Notebook.from_parent(parent, path=file_path, name=file_path.name + "[avx2]",
+                                        nodeid=nodeid)
