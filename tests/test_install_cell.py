@@ -41,10 +41,12 @@ def recording_run(args, *more, **options):
     return proc
 subprocess.run = recording_run
 exec(compile(open(sys.argv[1]).read(), "set-up cell", "exec"), {})
-import importlib; importlib.invalidate_caches()
-import lstm_course, numpy, torch
+import importlib, importlib.util; importlib.invalidate_caches()
+import lstm_course
+# where numpy and torch would be imported from (importing torch would only cost seconds)
 print(json.dumps({"calls": calls, "lstm_course": lstm_course.__file__, "version": lstm_course.__version__,
-                  "numpy": numpy.__file__, "torch": torch.__file__}))
+                  "numpy": importlib.util.find_spec("numpy").origin,
+                  "torch": importlib.util.find_spec("torch").origin}))
 """
 
 
@@ -99,7 +101,9 @@ def colab_like(tmp_path_factory):
     _git("commit", "-q", "-m", "the package", cwd=repo)
 
     venv = base / "venv"
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=300)
+    # without pip of its own: the preinstalled folders below carry this run's pip, as Colab's
+    # environment carries one (ensurepip would only cost seconds)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=300)
     python = venv / "bin" / "python"
     site = pathlib.Path(subprocess.run(
         [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
