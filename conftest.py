@@ -3,6 +3,7 @@
 pytest.ini passes `--nbval-sanitize-with=nbval_sanitize.cfg`, a path nbval opens relative to the
 current directory; this resolves it against the repository root when run from elsewhere.
 """
+import contextlib
 import os
 import pathlib
 
@@ -43,21 +44,33 @@ def pytest_addoption(parser):
                           "started with " + " ".join(f"{k}={v}" for k, v in AVX2_KERNELS.items()))
 
 
+@contextlib.contextmanager
+def environment(changes: dict):
+    """Set ``os.environ[k] = v`` for each item of ``changes`` (``v`` None: unset ``k``) inside the
+    block, and restore every variable afterwards (tools/output_spread.py uses it too)."""
+    saved = {k: os.environ.get(k) for k in changes}
+    for k, v in changes.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+
+
 class AVX2Notebook(IPyNbFile):
     """A notebook whose kernel starts with :data:`AVX2_KERNELS` in its environment (the pytest
     process keeps its own: only the kernel, a child process, inherits them)."""
 
     def setup(self):
-        saved = {k: os.environ.get(k) for k in AVX2_KERNELS}
-        os.environ.update(AVX2_KERNELS)
-        try:
+        with environment(AVX2_KERNELS):
             super().setup()
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
 
 
 def pytest_collect_file(file_path, parent):

@@ -24,28 +24,27 @@ from __future__ import annotations
 import argparse
 import configparser
 import json
-import os
 import pathlib
 import re
 import sys
 import time
-from contextlib import contextmanager
 
 import nbformat
 from nbclient import NotebookClient
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tools"))
+sys.path.insert(0, str(ROOT))
+from conftest import AVX2_KERNELS, environment  # noqa: E402
 from notebook_checks import all_notebooks  # noqa: E402
 
-#: Kernel profiles. `avx2` is the one `make test` runs as its second nbval pass; `native` is the
-#: first. `sse2` and `native2` are for measuring only: the oldest kernels every x86-64 CPU has
+#: Kernel profiles. `avx2` is the one of the `[avx2]` notebook copies in `make test`; `native` is
+#: the other. `sse2` and `native2` are for measuring only: the oldest kernels every x86-64 CPU has
 #: (a very different order of floating-point operations), and two threads, as Colab gives.
 PROFILES: dict[str, dict[str, str]] = {
     "native": {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"},
     "avx2": {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-             "ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2",
-             "MKL_ENABLE_INSTRUCTIONS": "AVX2", "OPENBLAS_CORETYPE": "Haswell"},
+             **AVX2_KERNELS},
     "native2": {"OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2", "OPENBLAS_NUM_THREADS": "2"},
     "sse2": {"OMP_NUM_THREADS": "2", "MKL_NUM_THREADS": "2", "OPENBLAS_NUM_THREADS": "2",
              "ATEN_CPU_CAPABILITY": "default", "ONEDNN_MAX_CPU_ISA": "SSE41",
@@ -117,21 +116,9 @@ def _spread(reference: list[str], others: list[list[str]]) -> float | None:
     return None if None in spreads else max(spreads, default=0.0)
 
 
-@contextmanager
 def profile_environment(name: str):
     """Set one profile's variables (and clear the others') for kernels started inside."""
-    saved = {k: os.environ.get(k) for k in PROFILE_VARIABLES}
-    for key in PROFILE_VARIABLES:
-        os.environ.pop(key, None)
-    os.environ.update(PROFILES[name])
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    return environment({**{k: None for k in PROFILE_VARIABLES}, **PROFILES[name]})
 
 
 def execute_copy(path: pathlib.Path, profile: str, timeout: int = 900):
