@@ -3,8 +3,8 @@
 Every model reads ``T = 20`` steps of the last-marked-value task
 (:func:`~lstm_course.tasks.last_marked_value`) and predicts, at the last step, the value at the
 last marked step; each run trains with Adam on fresh batches and is scored on 256 held-out
-sequences. The grid is ``variant x learning rate x seed``: the committed file has three rates
-(3e-3, 1e-2, 3e-2) and six seeds for every model, the same budget for all. :func:`choose_lr`
+sequences. The grid is ``variant x learning rate x seed``: the committed file has four rates
+(3e-3, 1e-2, 3e-2, 1e-1) and six seeds for every model, the same budget for all. :func:`choose_lr`
 picks each model's rate from the grid's rows by one stated rule, and :func:`rows_at` gives each
 model's rows at that rate, which the chapter compares. A run is one process on one thread,
 seeded as the chapter does (``torch.manual_seed(seed)`` before building the model, then
@@ -53,7 +53,7 @@ def variants_config(seeds: int = 6, lrs=(1e-2,)) -> dict:
     Args:
         seeds: the number of seeds per variant and learning rate (seeds ``0 .. seeds - 1``).
         lrs: Adam's learning rates, the same for every model (the committed file:
-            ``--lrs 3e-3 1e-2 3e-2``; the default here is the one rate ``1e-2``).
+            ``--lrs 3e-3 1e-2 3e-2 1e-1``; the default here is the one rate ``1e-2``).
 
     Returns:
         dict with ``variants`` (name -> options, None for the GRU), ``lrs``, ``seeds``, ``steps``,
