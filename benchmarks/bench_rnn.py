@@ -29,12 +29,13 @@ DTYPES = {"float32": (np.float32, torch.float32), "float64": (np.float64, torch.
 REF, CONTROL, NUMPY, PLAIN = "nn.LSTM", "CONTROL nn.LSTM copy", "NumPy LSTM", "NumPy LSTM, plain reference"
 AUTOGRAD, BPTT = "torch LSTM autograd", "torch LSTM hand-BPTT"
 NUMPY_FLOOR, TORCH_FLOOR = "floor: NumPy matmuls only", "floor: torch matmuls only"
+NUMPY_PASSES = "floor: NumPy matmuls + passes"  # the products and the fewest element-wise passes
 FLOORS = {NUMPY: NUMPY_FLOOR, BPTT: TORCH_FLOOR}  # implementation -> its matrix products alone
 # implementation -> its matrix products plus the fixed cost of every other call it makes per step
 # (computed: the matmul floor at this size + T x the per-step cost measured at B = D = H = 1)
 DISPATCH_FLOORS = {NUMPY: "floor: NumPy matmuls + calls", BPTT: "floor: torch matmuls + calls"}
-ROWS = [REF, CONTROL, NUMPY, PLAIN, NUMPY_FLOOR, DISPATCH_FLOORS[NUMPY], AUTOGRAD, BPTT, TORCH_FLOOR,
-        DISPATCH_FLOORS[BPTT]]
+ROWS = [REF, CONTROL, NUMPY, PLAIN, NUMPY_FLOOR, DISPATCH_FLOORS[NUMPY], NUMPY_PASSES, AUTOGRAD, BPTT,
+        TORCH_FLOOR, DISPATCH_FLOORS[BPTT]]
 TARGETS = {  # implementation, dtype -> largest allowed time ratio to nn.LSTM (issue 9)
     (NUMPY, "float64"): 0.8, (NUMPY, "float32"): 1.2, (BPTT, "float64"): 1.3, (BPTT, "float32"): 1.3,
 }
@@ -82,21 +83,62 @@ def numpy_case(params, xs, dhs, module=fast):
     return Case(run, lambda: None, lambda: torch.from_numpy(box["dxs"]))
 
 
-def numpy_floor_case(params, xs):
+def numpy_floor_case(params, xs, passes=False):
     """Only the matrix products of fast.lstm_forward + fast.lstm_backward (same shapes, same calls), no
-    element-wise work: no NumPy LSTM built from these products can be faster."""
+    element-wise work: no NumPy LSTM built from these products can be faster.
+
+    With ``passes``, each step also makes the fewest element-wise passes the equations need, each one
+    NumPy call on the real shapes (``P = B·H`` numbers): forward, ``a_t += W_hh h_{t-1}`` and one
+    ``tanh`` over ``4P``, the three sigmoids' affine as if fused into one pass over ``3P``, then
+    ``f⊙c``, ``i⊙g``, their sum, ``tanh(c)`` and ``o⊙tanh(c)`` over ``P`` each; backward, the
+    gates' derivatives as if fused into one pass over ``4P`` and one over ``P`` (``1 - tanh²c``),
+    ``δh``, ``δh⊙u``, ``δc̄``, ``δa`` of i, f, g over ``3P``, of o and ``δc_{t-1}`` over ``P``.
+    That is 29 ``P`` numbers and 14 calls per step, one thread (NumPy's element-wise work has no
+    other): a floor for any NumPy LSTM, which cannot make fewer passes with NumPy's ufuncs.
+    """
     T, B, D = xs.shape
     H = params["W_hh"].shape[1]
     W_ih, W_hh = params["W_ih"], params["W_hh"]
-    W_hhT, xs2 = np.ascontiguousarray(W_hh.T), xs.reshape(T * B, D)
+    W_hhT, W_ihT, xs2 = np.ascontiguousarray(W_hh.T), np.ascontiguousarray(W_ih.T), xs.reshape(T * B, D)
     h, dh, recurrent = np.zeros((B, H), xs.dtype), np.empty((B, H), xs.dtype), np.empty((B, 4 * H), xs.dtype)
     hs2 = np.zeros(((T - 1) * B, H), xs.dtype)
+    gates = np.empty((T, B, 4 * H), xs.dtype)
+    c, tmp, u, dc = np.zeros((4, B, H), xs.dtype)  # (B, H) operands and results of the passes
+    half = np.asarray(0.5, xs.dtype)
+    # every view a step needs, made once: the loop below makes only the calls it counts
+    steps = [(a, a[:, : 3 * H], a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :],
+              a[:, : 3 * H].reshape(B, 3, H)) for a in gates]
+    tmp3 = tmp[:, None, :]
+
+    def forward_passes(a, ifg, i, f, g, o, _):
+        np.add(a, recurrent, out=a)
+        np.tanh(a, out=a)
+        np.multiply(ifg, half, out=ifg)
+        np.multiply(f, c, out=c)
+        np.multiply(i, g, out=tmp)
+        np.add(c, tmp, out=c)
+        np.tanh(c, out=tmp)
+        np.multiply(o, tmp, out=h)
+
+    def backward_passes(a, ifg, i, f, g, o, ifg3):
+        np.multiply(a, a, out=a)
+        np.multiply(u, u, out=u)
+        np.add(dh, u, out=dh)
+        np.multiply(dh, u, out=tmp)
+        np.add(tmp, dc, out=tmp)
+        np.multiply(ifg3, tmp3, out=ifg3)
+        np.multiply(o, dh, out=o)
+        np.multiply(tmp, f, out=dc)
 
     def run():
-        gates = (xs2 @ W_ih.T).reshape(T, B, 4 * H)  # input projection
-        for _ in range(T):
+        np.matmul(xs2, W_ihT, out=gates.reshape(T * B, 4 * H))  # input projection
+        for t in range(T):
             np.matmul(h, W_hhT, out=recurrent)  # forward recurrence
+            if passes:
+                forward_passes(*steps[t])
         for t in reversed(range(T)):
+            if passes:
+                backward_passes(*steps[t])
             np.matmul(gates[t], W_hh, out=dh)  # backward recurrence
         da2 = gates.reshape(T * B, 4 * H)
         da2 @ W_ih, xs2.T @ da2, h.T @ gates[0], hs2.T @ da2[B:]  # dxs, dW_ih, dW_hh
@@ -141,6 +183,7 @@ def build_cases(T, B, D, H, dtype_name, seed):
     cases[NUMPY] = numpy_case(*arrays)
     cases[PLAIN] = numpy_case(*arrays, module=lnp)
     cases[NUMPY_FLOOR] = numpy_floor_case(arrays[0], arrays[1])
+    cases[NUMPY_PASSES] = numpy_floor_case(arrays[0], arrays[1], passes=True)
     with torch.no_grad():
         weights = (ref.weight_ih_l0.detach(), ref.weight_hh_l0.detach(), ref.bias_ih_l0 + ref.bias_hh_l0)
     cases[TORCH_FLOOR] = torch_floor_case(*weights, x)
@@ -214,7 +257,7 @@ def check_agreement(cases, dtype_name):
     tol = 1e-9 if dtype_name == "float64" else 2e-3
     ref = cases[REF].result()
     for name, case in cases.items():
-        if name in FLOORS.values() or name in DISPATCH_FLOORS.values():  # not an LSTM: nothing to compare
+        if name in FLOORS.values() or name in DISPATCH_FLOORS.values() or name == NUMPY_PASSES:  # not an LSTM
             continue
         err = float((case.result() - ref).abs().max()) / max(1.0, float(ref.abs().max()))
         if err > tol:
@@ -305,7 +348,7 @@ def measure(size, d, a, clock, peak, ratios, gflops, fixed):
         ratios[(name, d, size)], gflops[(name, d, size)] = ratio, g
         if name in np_memory:
             saved, pk = (f"{np_memory[name][0] / 2**20:9.2f}", f"{np_memory[name][1] / 2**20:8.2f}")
-        elif name in FLOORS.values() or name in DISPATCH_FLOORS.values():
+        elif name in FLOORS.values() or name in DISPATCH_FLOORS.values() or name == NUMPY_PASSES:
             saved, pk = f"{'-':>9}", f"{'-':>8}"
         else:
             case = cases[name]
@@ -333,10 +376,12 @@ def print_checks(a, peak, ratios, gflops, fixed):
                   f"(worst {worst:.2f}x at {worst_size}; its matrix products alone take {floor:.2f}x, "
                   f"with its calls' fixed cost {calls:.2f}x)")
             for size in a.sizes:
-                over = ratios[(DISPATCH_FLOORS[name], d, size)]
-                if ratios[(name, d, size)] > limit and over > limit:
-                    print(f"    at {size} the target is below the floor: {DISPATCH_FLOORS[name]} "
-                          f"{over:.2f}x > {limit:.1f}x")
+                floors = [DISPATCH_FLOORS[name]] + ([NUMPY_PASSES] if name == NUMPY else [])
+                for floor_name in floors:
+                    over = ratios[(floor_name, d, size)]
+                    if ratios[(name, d, size)] > limit and over > limit:
+                        print(f"    at {size} the target is below the floor: {floor_name} "
+                              f"{over:.2f}x > {limit:.1f}x")
     big = (100, 64, 256, 256)
     for d in a.dtypes:
         if big in a.sizes:

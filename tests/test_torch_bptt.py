@@ -147,7 +147,8 @@ def test_benchmark_quick_runs():
     assert proc.returncode == 0, proc.stderr[-2000:]
     for words in ("nn.LSTM", "hand-BPTT", "NumPy LSTM", "NumPy LSTM, plain reference", "torch LSTM autograd",
                   "CONTROL", "GFLOP/s", "(1 thread)", "floor: NumPy matmuls only", "floor: torch matmuls only",
-                  "floor: NumPy matmuls + calls", "floor: torch matmuls + calls", "fixed cost per time step",
+                  "floor: NumPy matmuls + calls", "floor: torch matmuls + calls", "floor: NumPy matmuls + passes",
+                  "fixed cost per time step",
                   "its matrix products alone take", "with its calls' fixed cost"):
         assert words in proc.stdout
     assert proc.stdout.count("PASS ") + proc.stdout.count("MISS ") == 4  # one line per speed target and dtype
