@@ -30,12 +30,14 @@ REF, CONTROL, NUMPY, PLAIN = "nn.LSTM", "CONTROL nn.LSTM copy", "NumPy LSTM", "N
 AUTOGRAD, BPTT = "torch LSTM autograd", "torch LSTM hand-BPTT"
 NUMPY_FLOOR, TORCH_FLOOR = "floor: NumPy matmuls only", "floor: torch matmuls only"
 NUMPY_PASSES = "floor: NumPy matmuls + passes"  # the products and the fewest element-wise passes
+TORCH_PASSES = "floor: torch matmuls + passes"
+PASSES_FLOORS = {NUMPY: NUMPY_PASSES, BPTT: TORCH_PASSES}
 FLOORS = {NUMPY: NUMPY_FLOOR, BPTT: TORCH_FLOOR}  # implementation -> its matrix products alone
 # implementation -> its matrix products plus the fixed cost of every other call it makes per step
 # (computed: the matmul floor at this size + T x the per-step cost measured at B = D = H = 1)
 DISPATCH_FLOORS = {NUMPY: "floor: NumPy matmuls + calls", BPTT: "floor: torch matmuls + calls"}
 ROWS = [REF, CONTROL, NUMPY, PLAIN, NUMPY_FLOOR, DISPATCH_FLOORS[NUMPY], NUMPY_PASSES, AUTOGRAD, BPTT,
-        TORCH_FLOOR, DISPATCH_FLOORS[BPTT]]
+        TORCH_FLOOR, DISPATCH_FLOORS[BPTT], TORCH_PASSES]
 TARGETS = {  # implementation, dtype -> largest allowed time ratio to nn.LSTM (issue 9)
     (NUMPY, "float64"): 0.8, (NUMPY, "float32"): 1.2, (BPTT, "float64"): 1.3, (BPTT, "float32"): 1.3,
 }
@@ -146,24 +148,57 @@ def numpy_floor_case(params, xs, passes=False):
     return Case(run, lambda: None, lambda: None)
 
 
-def torch_floor_case(W_ih, W_hh, bias, x):
-    """Only the matrix products of the hand-BPTT LSTM (lstm_course.torch.bptt), same shapes, same calls."""
+def torch_floor_case(W_ih, W_hh, bias, x, passes=False):
+    """Only the matrix products of the hand-BPTT LSTM (lstm_course.torch.bptt), same shapes, same calls.
+
+    With ``passes``, each step also makes the fewest element-wise passes the equations need with
+    PyTorch's fused operations (``addmm_`` already adds the input projection, ``addcmul_`` makes
+    ``f⊙c + i⊙g`` two passes): forward, one ``tanh`` over ``4P``, the sigmoids' affine as one pass
+    over ``3P``, ``f⊙c``, ``+ i⊙g``, ``tanh(c)``, ``o⊙tanh(c)``; backward, the gates' derivatives
+    as one pass over ``4P`` and one over ``P``, ``δh``, ``δc̄ = δc + δh⊙u``, ``δa`` of i, f, g over
+    ``3P``, of o and ``δc_{t-1}`` over ``P`` (``P = B·H``; 23 ``P`` numbers, 13 calls a step).
+    """
     T, B, D = x.shape
     H = W_hh.shape[1]
     W_hhT, xs2 = W_hh.t(), x.reshape(T * B, D)
     h, dh = torch.zeros(B, H, dtype=x.dtype), torch.empty(B, H, dtype=x.dtype)
     hs2 = torch.zeros((T - 1) * B, H, dtype=x.dtype)
+    gates = torch.empty(T, B, 4 * H, dtype=x.dtype)
+    c, tmp, u, dc = torch.zeros(4, B, H, dtype=x.dtype).unbind(0)
+    # every view a step needs, made once: the loops make only the calls they count
+    steps = [(a, a[:, : 3 * H], a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :],
+              a[:, : 3 * H].view(B, 3, H)) for a in gates.unbind(0)]
+    tmp3 = tmp[:, None, :]
+
+    def forward_passes(a, ifg, i, f, g, o, _):
+        a.tanh_()
+        ifg.mul_(0.5)
+        c.mul_(f)
+        c.addcmul_(i, g)
+        torch.tanh(c, out=tmp)
+        torch.mul(o, tmp, out=h)
+
+    def backward_passes(a, ifg, i, f, g, o, ifg3):
+        a.mul_(a)
+        u.mul_(u)
+        dh.add_(u)
+        torch.addcmul(dc, dh, u, out=tmp)
+        ifg3.mul_(tmp3)
+        o.mul_(dh)
+        torch.mul(tmp, f, out=dc)
 
     def run():
-        gates = torch.empty(T, B, 4 * H, dtype=x.dtype)
         torch.addmm(bias, xs2, W_ih.t(), out=gates.view(T * B, 4 * H))  # input projection
-        a_t = gates.unbind(0)
         for t in range(T):
-            a_t[t].addmm_(h, W_hhT)  # forward recurrence
+            steps[t][0].addmm_(h, W_hhT)  # forward recurrence
+            if passes:
+                forward_passes(*steps[t])
         for t in range(T - 1, 0, -1):
-            torch.addmm(h, a_t[t], W_hh, out=dh)  # backward recurrence
+            if passes:
+                backward_passes(*steps[t])
+            torch.addmm(h, steps[t][0], W_hh, out=dh)  # backward recurrence
         da2 = gates.view(T * B, 4 * H)
-        a_t[0] @ W_hh, da2 @ W_ih, (xs2.t() @ da2).t(), h.t() @ a_t[0]  # dh0, dxs, dW_ih, dW_hh (step 1)
+        gates[0] @ W_hh, da2 @ W_ih, (xs2.t() @ da2).t(), h.t() @ gates[0]  # dh0, dxs, dW_ih, dW_hh (step 1)
         hs2.t() @ da2[B:]  # dW_hh (steps 2 … T)
 
     return Case(run, lambda: None, lambda: None)
@@ -187,6 +222,7 @@ def build_cases(T, B, D, H, dtype_name, seed):
     with torch.no_grad():
         weights = (ref.weight_ih_l0.detach(), ref.weight_hh_l0.detach(), ref.bias_ih_l0 + ref.bias_hh_l0)
     cases[TORCH_FLOOR] = torch_floor_case(*weights, x)
+    cases[TORCH_PASSES] = torch_floor_case(*weights, x, passes=True)
     return {name: cases[name] for name in ROWS if name not in DISPATCH_FLOORS.values()}, arrays
 
 
@@ -257,7 +293,7 @@ def check_agreement(cases, dtype_name):
     tol = 1e-9 if dtype_name == "float64" else 2e-3
     ref = cases[REF].result()
     for name, case in cases.items():
-        if name in FLOORS.values() or name in DISPATCH_FLOORS.values() or name == NUMPY_PASSES:  # not an LSTM
+        if name in FLOORS.values() or name in DISPATCH_FLOORS.values() or name in PASSES_FLOORS.values():  # not an LSTM
             continue
         err = float((case.result() - ref).abs().max()) / max(1.0, float(ref.abs().max()))
         if err > tol:
@@ -348,7 +384,7 @@ def measure(size, d, a, clock, peak, ratios, gflops, fixed):
         ratios[(name, d, size)], gflops[(name, d, size)] = ratio, g
         if name in np_memory:
             saved, pk = (f"{np_memory[name][0] / 2**20:9.2f}", f"{np_memory[name][1] / 2**20:8.2f}")
-        elif name in FLOORS.values() or name in DISPATCH_FLOORS.values() or name == NUMPY_PASSES:
+        elif name in FLOORS.values() or name in DISPATCH_FLOORS.values() or name in PASSES_FLOORS.values():
             saved, pk = f"{'-':>9}", f"{'-':>8}"
         else:
             case = cases[name]
@@ -376,7 +412,7 @@ def print_checks(a, peak, ratios, gflops, fixed):
                   f"(worst {worst:.2f}x at {worst_size}; its matrix products alone take {floor:.2f}x, "
                   f"with its calls' fixed cost {calls:.2f}x)")
             for size in a.sizes:
-                floors = [DISPATCH_FLOORS[name]] + ([NUMPY_PASSES] if name == NUMPY else [])
+                floors = [DISPATCH_FLOORS[name], PASSES_FLOORS[name]]
                 for floor_name in floors:
                     over = ratios[(floor_name, d, size)]
                     if ratios[(name, d, size)] > limit and over > limit:

@@ -148,6 +148,7 @@ def test_benchmark_quick_runs():
     for words in ("nn.LSTM", "hand-BPTT", "NumPy LSTM", "NumPy LSTM, plain reference", "torch LSTM autograd",
                   "CONTROL", "GFLOP/s", "(1 thread)", "floor: NumPy matmuls only", "floor: torch matmuls only",
                   "floor: NumPy matmuls + calls", "floor: torch matmuls + calls", "floor: NumPy matmuls + passes",
+                  "floor: torch matmuls + passes",
                   "fixed cost per time step",
                   "its matrix products alone take", "with its calls' fixed cost"):
         assert words in proc.stdout
