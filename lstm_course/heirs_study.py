@@ -32,7 +32,7 @@ import torch
 from ._validate import check_int
 from .models import SequenceModel
 from .recall_tasks import associative_recall, selective_copy
-from .studies import default_workers, run_parallel, save_results
+from .studies import best_rate, default_workers, run_parallel, save_results
 from .tasks import adding_problem
 from .torch.causal_transformer import CausalTransformer
 from .torch.minrnn import MinLSTM
@@ -169,7 +169,7 @@ def choose_lr(sweep_rows: list) -> dict:
     """Each contender's learning rate on each task, from the sweep's rows.
 
     The rate whose runs solved most often wins; ties go to the higher mean final accuracy, then
-    to the smaller rate. Every contender gets the same rates, seeds and budget. Rows of another
+    to the smaller rate (:func:`~lstm_course.studies.best_rate`). Every contender gets the same rates, seeds and budget. Rows of another
     section are ignored; a list without a sweep row raises ``ValueError``.
 
     Returns:
@@ -180,11 +180,12 @@ def choose_lr(sweep_rows: list) -> dict:
         raise ValueError("sweep_rows has no rows of section 'sweep'")
     chosen = {}
     for task, name in sorted({(r["task"], r["contender"]) for r in rows}):
-        def score(lr):
-            runs = [r for r in rows if (r["task"], r["contender"], r["lr"]) == (task, name, lr)]
-            return (sum(r["solved"] for r in runs), statistics.fmean(r["accuracy"] for r in runs), -lr)
-        lrs = sorted({r["lr"] for r in rows if (r["task"], r["contender"]) == (task, name)})
-        chosen.setdefault(task, {})[name] = max(lrs, key=score)
+        runs = {}
+        for r in rows:
+            if (r["task"], r["contender"]) == (task, name):
+                runs.setdefault(r["lr"], []).append(r)
+        chosen.setdefault(task, {})[name] = best_rate(
+            runs, lambda group: -statistics.fmean(r["accuracy"] for r in group))
     return chosen
 
 

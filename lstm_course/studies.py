@@ -256,29 +256,51 @@ def study_jobs(config: dict, section: str) -> list:
     return [(section, TASK_1997, CELL_1997, int(T), seed, None) for T, seeds in r["seeds"].items() for seed in seeds]
 
 
+def best_rate(runs_by_rate: dict, tie_break) -> float:
+    """The learning rate of a sweep by the course's one rule: the rate whose runs solved most often;
+    among equals, the lowest ``tie_break(runs)``; if that ties too, the smaller rate.
+
+    The three studies that sweep (this module's, :mod:`~lstm_course.variant_study`,
+    :mod:`~lstm_course.heirs_study`) differ only in their tie-break, each stated in its ``choose_lr``.
+
+    Args:
+        runs_by_rate: ``{lr: [row, ...]}``, each row with a boolean ``solved``; not empty.
+        tie_break: ``runs -> number or tuple``, lower is better.
+    """
+    if not runs_by_rate or not all(runs_by_rate.values()):
+        raise ValueError("runs_by_rate must map each learning rate to its runs, none empty; "
+                         f"got {runs_by_rate!r:.80}")
+    return min(runs_by_rate, key=lambda lr: (-sum(bool(r["solved"]) for r in runs_by_rate[lr]),
+                                             tie_break(runs_by_rate[lr]), lr))
+
+
 def choose_lr(sweep_rows: list, config: dict) -> dict:
     """Each cell's learning rate on each task, from the ``sweep`` rows.
 
-    The rule, the same for every cell: the most runs solved; among equals, the smallest median
-    number of updates to solve; if none solved, the smallest median final loss relative to the
-    baseline. A task that was not swept takes each cell's rate from the first swept task.
+    The rule, the same for every cell (:func:`best_rate`): the most runs solved; among equals, the
+    smallest median number of updates to solve; if none solved, the smallest median final loss
+    relative to the baseline. A task that was not swept takes each cell's rate from the first
+    swept task.
 
     Returns:
         ``{task: {cell: lr}}`` for every task and cell of ``config``.
     """
     c = _check_config(config)
+
+    def tie_break(runs):
+        steps = [r["solved_step"] for r in runs if r["solved"]]
+        rel = [r["relative_loss"] if r["relative_loss"] is not None else math.inf for r in runs]
+        return float(np.median(steps)) if steps else 0.0, float(np.median(rel))
+
     chosen = {}
     for task in c["sweep"]["tasks"]:
         chosen[task] = {}
         for cell in c["cells"]:
-            def score(lr):
-                runs = [r for r in sweep_rows if (r["task"], r["cell"], r["lr"]) == (task, cell, lr)]
-                if not runs:
-                    raise ValueError(f"no sweep rows for {task}, {cell}, lr {lr}")
-                steps = [r["solved_step"] for r in runs if r["solved"]]
-                rel = [r["relative_loss"] if r["relative_loss"] is not None else math.inf for r in runs]
-                return (-len(steps), float(np.median(steps)) if steps else 0.0, float(np.median(rel)))
-            chosen[task][cell] = min(c["sweep"]["lrs"], key=score)
+            runs = {lr: [r for r in sweep_rows if (r["task"], r["cell"], r["lr"]) == (task, cell, lr)]
+                    for lr in c["sweep"]["lrs"]}
+            if missing := [lr for lr, found in runs.items() if not found]:
+                raise ValueError(f"no sweep rows for {task}, {cell}, lr {missing[0]}")
+            chosen[task][cell] = best_rate(runs, tie_break)
     for task in c["tasks"]:
         if task not in chosen:
             chosen[task] = dict(chosen[c["sweep"]["tasks"][0]])

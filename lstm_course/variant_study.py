@@ -26,7 +26,7 @@ import torch
 
 from ._validate import check_int
 from .models import SequenceModel, count_parameters, matched_hidden_size
-from .studies import default_workers, load_results, run_parallel, save_results
+from .studies import best_rate, default_workers, load_results, run_parallel, save_results
 from .tasks import last_marked_baseline_mse, last_marked_value
 from .torch import GRU, LSTM
 from .training import train
@@ -170,7 +170,8 @@ def choose_lr(rows: list) -> dict:
     """Each model's learning rate, by one rule for every model, from the grid's rows.
 
     The rule: the rate at which the most seeds solved the task; among rates with equally many,
-    the one with the lower median relative MSE; if that ties too, the smaller rate. The rate is
+    the one with the lower median relative MSE; if that ties too, the smaller rate
+    (:func:`~lstm_course.studies.best_rate`). The rate is
     chosen on the same seeds that are then reported, with the same care for every model.
 
     Args:
@@ -179,8 +180,15 @@ def choose_lr(rows: list) -> dict:
     Returns:
         ``{variant: lr}``, the models in the rows' order.
     """
-    return {v: min(by_lr, key=lambda lr: (-by_lr[lr]["k"], by_lr[lr]["median"], lr))
-            for v, by_lr in sweep_summary(rows).items()}
+    summary = sweep_summary(rows)  # also checks rows
+    runs = {}
+    for r in rows:
+        runs.setdefault(r["variant"], {}).setdefault(r["lr"], []).append(r)
+
+    def median_relative_mse(group):
+        return statistics.median(math.inf if r["relative_mse"] is None else r["relative_mse"] for r in group)
+
+    return {v: best_rate(runs[v], median_relative_mse) for v in summary}
 
 
 def rows_at(rows: list, chosen: dict | None = None) -> dict:

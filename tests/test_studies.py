@@ -9,8 +9,8 @@ import torch
 
 from lstm_course import studies
 from lstm_course.models import count_parameters
-from lstm_course.studies import (CELL_1997, CELLS, LONG_RANGE_TASKS, SECTIONS, TASK_1997, choose_lr, hidden_size,
-                                 load_results, long_range_config, make_model, make_model_1997, row_key, run_job,
+from lstm_course.studies import (CELL_1997, CELLS, LONG_RANGE_TASKS, SECTIONS, TASK_1997, best_rate, choose_lr,
+                                 hidden_size, load_results, long_range_config, make_model, make_model_1997, row_key, run_job,
                                  run_parallel, save_results, set_keep_gate_bias, study_jobs, summarize, wilson_interval)
 
 # The re-run sample, chosen by cost and not by outcome: the three cells of the grid on the adding
@@ -390,3 +390,16 @@ def test_saved_model_refuses_a_job_without_weights():
     config = studies.load_results("long_range")["config"]
     with pytest.raises(ValueError, match="no saved model"):
         studies.saved_model(("grid", "adding", "rnn", 50, 0, None), config)
+
+
+def test_best_rate_counts_solved_runs_then_the_tie_break_then_the_smaller_rate():
+    def runs(*solved):
+        return [{"solved": s, "score": k} for k, s in enumerate(solved)]
+
+    score = lambda group: sum(r["score"] for r in group if r["solved"])  # noqa: E731
+    assert best_rate({1e-2: runs(True, False), 3e-2: runs(True, True)}, score) == 3e-2  # most solved
+    assert best_rate({1e-2: runs(False, True), 3e-2: runs(True, False)}, score) == 3e-2  # lower tie-break
+    assert best_rate({3e-2: runs(True, False), 1e-2: runs(True, False)}, score) == 1e-2  # then smaller
+    for bad in ({}, {1e-2: []}):
+        with pytest.raises(ValueError, match="runs_by_rate must map each learning rate"):
+            best_rate(bad, score)
