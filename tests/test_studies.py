@@ -89,7 +89,8 @@ def full_1997():
 def test_full_1997_file_has_its_section_and_config(full_1997, committed):
     assert full_1997["name"] == "long_range_full_1997"
     config = full_1997["config"]
-    assert config == long_range_config(True)  # no sweep ran: lr stays None
+    # No sweep ran: lr stays None, and the sweep's grid (widened since) bears on none of its rows.
+    assert {**config, "sweep": None} == {**long_range_config(True), "sweep": None} and config["lr"] is None
     assert [row_key(row) for row in full_1997["rows"]] == [tuple(j) for j in study_jobs(config, "1997")]
     assert sorted(config["repro"]["seeds"]) == ["100", "500"]
     assert full_1997["provenance"]["command"] == "python -m lstm_course.studies long_range --full --only 1997 --workers 2"
@@ -302,10 +303,13 @@ def test_summarize_and_choose_lr_follow_their_rules():
     for task in c["sweep"]["tasks"]:
         for cell in CELLS:
             for seed in c["sweep"]["seeds"]:
-                rows += [row(task, cell, 3e-3, seed, None, 0.5), row(task, cell, 1e-2, seed, 200, 0.05),
-                         row(task, cell, 3e-2, seed, 100 if seed == c["sweep"]["seeds"][0] else None, 0.9)]
+                rows += [row(task, cell, 1e-3, seed, None, 0.7), row(task, cell, 3e-3, seed, None, 0.5),
+                         row(task, cell, 1e-2, seed, 200, 0.05),
+                         row(task, cell, 3e-2, seed, 100 if seed == c["sweep"]["seeds"][0] else None, 0.9),
+                         row(task, cell, 1e-1, seed, None, 2.0)]
+    assert sorted({r["lr"] for r in rows}) == sorted(c["sweep"]["lrs"])  # every rate of the grid
     rows = [r for r in rows if not (r["cell"] == "rnn")] + [
-        row(task, "rnn", lr, seed, None, {3e-3: 0.8, 1e-2: 0.7, 3e-2: 1.5}[lr])
+        row(task, "rnn", lr, seed, None, {1e-3: 0.9, 3e-3: 0.8, 1e-2: 0.7, 3e-2: 1.5, 1e-1: 3.0}[lr])
         for task in c["sweep"]["tasks"] for lr in c["sweep"]["lrs"] for seed in c["sweep"]["seeds"]]
     chosen = choose_lr(rows, c)
     # all seeds solved beats fewer solved faster; the RNN, solving none: the lowest loss
