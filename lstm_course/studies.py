@@ -69,7 +69,7 @@ LONG_RANGE_TASKS = {  # D, O, the success rule (metric reaches target(T)) and th
                  target=lambda T: copy_baseline_loss(T) / 10, baseline=copy_baseline_loss),
 }
 SECTIONS = ("sweep", "grid", "1997", "gate bias", "clipping")  # the order they run in
-LR_GRID = [1e-3, 3e-3, 1e-2, 3e-2, 1e-1]  # the learning rates of the sweep, the same for every cell
+LR_GRID = [1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1]  # the learning rates of the sweep, the same for every cell
 SWEEP_TASKS = ["adding"]  # swept on the adding problem; each cell keeps its rate on every task
 GATE_BIASES = [3.0]  # LSTM: forget gate; GRU: update gate (its analogue: z -> 1 carries h)
 TASK_1997 = "adding 1997"  # the 1997 form of the adding problem (Hochreiter & Schmidhuber, experiment 4)

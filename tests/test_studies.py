@@ -306,10 +306,10 @@ def test_summarize_and_choose_lr_follow_their_rules():
                 rows += [row(task, cell, 1e-3, seed, None, 0.7), row(task, cell, 3e-3, seed, None, 0.5),
                          row(task, cell, 1e-2, seed, 200, 0.05),
                          row(task, cell, 3e-2, seed, 100 if seed == c["sweep"]["seeds"][0] else None, 0.9),
-                         row(task, cell, 1e-1, seed, None, 2.0)]
+                         row(task, cell, 1e-1, seed, None, 2.0), row(task, cell, 3e-1, seed, None, 9.0)]
     assert sorted({r["lr"] for r in rows}) == sorted(c["sweep"]["lrs"])  # every rate of the grid
     rows = [r for r in rows if not (r["cell"] == "rnn")] + [
-        row(task, "rnn", lr, seed, None, {1e-3: 0.9, 3e-3: 0.8, 1e-2: 0.7, 3e-2: 1.5, 1e-1: 3.0}[lr])
+        row(task, "rnn", lr, seed, None, {1e-3: 0.9, 3e-3: 0.8, 1e-2: 0.7, 3e-2: 1.5, 1e-1: 3.0, 3e-1: 9.0}[lr])
         for task in c["sweep"]["tasks"] for lr in c["sweep"]["lrs"] for seed in c["sweep"]["seeds"]]
     chosen = choose_lr(rows, c)
     # all seeds solved beats fewer solved faster; the RNN, solving none: the lowest loss
