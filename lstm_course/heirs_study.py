@@ -169,8 +169,9 @@ def choose_lr(sweep_rows: list) -> dict:
     """Each contender's learning rate on each task, from the sweep's rows.
 
     The rate whose runs solved most often wins; ties go to the higher mean final accuracy, then
-    to the smaller rate (:func:`~lstm_course.studies.best_rate`). Every contender gets the same rates, seeds and budget. Rows of another
-    section are ignored; a list without a sweep row raises ``ValueError``.
+    to the smaller rate (:func:`~lstm_course.studies.best_rate`). Every contender gets the same
+    rates, seeds and budget. Rows of another section are ignored; a list without a sweep row
+    raises ``ValueError``.
 
     Returns:
         ``{task: {contender: lr}}``.
