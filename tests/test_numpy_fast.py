@@ -72,21 +72,37 @@ def test_blocks_change_nothing(monkeypatch, block):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-def test_halving_in_advance_gives_the_same_bits(dtype):
-    """The fast forward halves the sigmoid rows of the weights once and calls gates_forward(halved=True):
-    halving is exact, so the cell's outputs equal those of unhalved pre-activations bit for bit."""
+def test_scaling_in_advance_gives_the_same_bits(dtype):
+    """The fast forward scales the rows of the weights once (−1 on i, f, o, −2 on g) and calls
+    gates_forward(scaled=True): the scaling is exact, so the cell's outputs equal those of unscaled
+    pre-activations bit for bit."""
     rng = np.random.default_rng(3)
     B, D, H = 4, 6, 5
     x, h, c = rng.standard_normal((B, D)), rng.standard_normal((B, H)), rng.standard_normal((B, H))
     W_ih, W_hh, b = rng.standard_normal((4 * H, D)), rng.standard_normal((4 * H, H)), rng.standard_normal(4 * H)
     x, h, c, W_ih, W_hh, b = (v.astype(dtype) for v in (x, h, c, W_ih, W_hh, b))
-    half = fast.gate_affine(H, np.dtype(dtype))[0]
+    scale = fast.gate_scale(H, np.dtype(dtype))[0]
     plain = fast.gates_forward(x @ W_ih.T + h @ W_hh.T + b, c)
-    halved = fast.gates_forward(x @ (W_ih * half[:, None]).T + h @ (W_hh * half[:, None]).T + b * half, c,
-                                halved=True)
-    for ours, theirs in zip(halved, plain):
+    scaled = fast.gates_forward(x @ (W_ih * scale[:, None]).T + h @ (W_hh * scale[:, None]).T + b * scale, c,
+                                scaled=True)
+    for ours, theirs in zip(scaled, plain):
         np.testing.assert_array_equal(ours, theirs)
-    assert not np.array_equal(fast.gates_forward(x @ W_ih.T + h @ W_hh.T + b, c, halved=True)[3], plain[3])
+    assert not np.array_equal(fast.gates_forward(x @ W_ih.T + h @ W_hh.T + b, c, scaled=True)[3], plain[3])
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_one_exponential_saturates_without_warnings_or_nans(dtype):
+    """Pre-activations far beyond exp's range give gates of exactly 0 and 1 (g exactly −1 and 1),
+    the cell's values, and no overflow warning (an error under pytest's filterwarnings)."""
+    H = 3
+    a = np.array([[-1e4] * (4 * H), [1e4] * (4 * H)], dtype=dtype)
+    c_prev = np.ones((2, H), dtype)
+    with np.errstate(all="raise"):
+        gates, c, _, h = fast.gates_forward(a, c_prev)
+    np.testing.assert_array_equal(gates[0], [0] * (2 * H) + [-1] * H + [0] * H)
+    np.testing.assert_array_equal(gates[1], [1] * (4 * H))
+    np.testing.assert_array_equal(c, [[0] * H, [2] * H])  # f ⊙ c_prev + i ⊙ g
+    np.testing.assert_array_equal(h[0], [0] * H)
 
 
 def test_fast_refuses_bad_input_as_the_reference_does():

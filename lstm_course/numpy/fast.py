@@ -7,9 +7,9 @@ chapter:
 - **Hoisting.** The input projection ``W_ih x_t + b_ih + b_hh`` of all ``T`` steps is one
   matrix product before the loop; so are the weight gradients and ``W_ihᵀ δa_t`` after it.
   Only the two ``W_hh`` products remain inside the loops over time.
-- **Halving.** One ``tanh`` activates all four gates: ``σ(a) = (1 + tanh(a/2)) / 2``, so the
-  sigmoid rows of the weights are halved once (exact: a power of two) and every step applies
-  ``tanh`` to the whole ``(B, 4H)`` block, in place.
+- **One exponential.** ``σ(a) = 1 / (1 + e^{-a})`` and ``tanh(a) = 2σ(2a) − 1``, so once the rows
+  of the weights are scaled by −1 (i, f, o) and −2 (g), exactly, every step activates the whole
+  ``(B, 4H)`` block with one ``exp``, in place: NumPy's ``exp`` costs a fraction of its ``tanh``.
 - **Blocking.** The backward pass computes the factors that depend on the forward pass only
   (:func:`local_factors`) for a block of steps at a time, sized to stay in the processor's
   cache, and writes every intermediate into preallocated arrays (``out=``).
@@ -28,39 +28,46 @@ from .lstm import LSTMCache
 
 
 @lru_cache(maxsize=64)
-def gate_affine(H: int, dtype: np.dtype):
-    """``(scale, shift)``, read-only rows of length 4H: 1/2 on the sigmoid blocks i, f, o; 1 and 0 on g."""
-    scale = np.full(4 * H, 0.5, dtype=dtype)
-    scale[2 * H : 3 * H] = 1.0
-    shift = np.full(4 * H, 0.5, dtype=dtype)
-    shift[2 * H : 3 * H] = 0.0
-    scale.flags.writeable = shift.flags.writeable = False
-    return scale, shift
+def gate_scale(H: int, dtype: np.dtype):
+    """``(scale, k)``, read-only rows of length 4H: ``scale`` is −1 on the sigmoid blocks i, f, o and
+    −2 on g; ``k = −scale`` is 1 on i, f, o and 2 on g (see :func:`gates_forward`)."""
+    scale = np.full(4 * H, -1.0, dtype=dtype)
+    scale[2 * H : 3 * H] = -2.0
+    k = -scale
+    scale.flags.writeable = k.flags.writeable = False
+    return scale, k
 
 
-def gates_forward(a, c_prev, c=None, tanh_c=None, h=None, halved=False):
-    """Activate the pre-activations ``a`` in place and update the cell.
+def gates_forward(a, c_prev, c=None, tanh_c=None, h=None, scaled=False):
+    r"""Activate the pre-activations ``a`` in place with one exponential, and update the cell.
+
+    With :math:`\sigma(a) = 1 / (1 + e^{-a})` and :math:`\tanh(a) = 2\sigma(2a) - 1`, the scaled
+    pre-activations :math:`\mathbf{b} = [-\mathbf{a}^i; -\mathbf{a}^f; -2\mathbf{a}^g; -\mathbf{a}^o]`
+    give all four gates at once: :math:`\mathbf{k} \oslash (1 + e^{\mathbf{b}})` with
+    :math:`\mathbf{k} = [1; 1; 2; 1]`, less 1 on the g block.
 
     Args:
         a: ``(B, 4H)`` pre-activations in gate order i, f, g, o; overwritten with
             the activated gates ``[i, f, g, o]``.
         c_prev: ``(B, H)`` previous cell state ``c_{t-1}``.
         c, tanh_c, h: optional ``(B, H)`` arrays to write the results into.
-        halved: True if the sigmoid blocks of ``a`` arrive already halved, ``[aⁱ/2, aᶠ/2, aᵍ, aᵒ/2]``
-            (as :func:`lstm_forward` arranges, by halving those rows of the weights once).
+        scaled: True if ``a`` arrives already scaled, ``[−aⁱ, −aᶠ, −2aᵍ, −aᵒ]`` (as
+            :func:`lstm_forward` arranges, by scaling those rows of the weights once).
 
     Returns:
         ``(gates, c, tanh_c, h)``: ``gates`` is ``a`` itself, now the ``(B, 4H)`` activations;
         ``c``, ``tanh_c`` and ``h`` are ``(B, H)``.
     """
     H = c_prev.shape[1]
-    scale, shift = gate_affine(H, a.dtype)
-    if not halved:
-        a *= scale  # a/2 on the sigmoid blocks
-    np.tanh(a, out=a)
-    a *= scale
-    a += shift  # a = [i, f, g, o]
+    scale, k = gate_scale(H, a.dtype)
+    if not scaled:
+        a *= scale  # b = [−aⁱ, −aᶠ, −2aᵍ, −aᵒ]
+    with np.errstate(over="ignore", under="ignore"):  # e^b = inf or 0 is right: gate 0 or 1
+        np.exp(a, out=a)
+    a += 1.0
+    np.divide(k, a, out=a)  # [σ(aⁱ), σ(aᶠ), 2σ(2aᵍ), σ(aᵒ)]
     i, f, g, o = a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :]
+    g -= 1.0  # g = tanh(aᵍ): a = [i, f, g, o]
     c = np.multiply(f, c_prev, out=c)  # c_t = f ⊙ c_{t-1} + i ⊙ g
     h = np.multiply(i, g, out=h)  # (h holds i ⊙ g for a moment)
     c += h
@@ -73,7 +80,7 @@ def lstm_forward(xs, params, h0=None, c0=None):
     """:func:`lstm_course.numpy.lstm.lstm_forward`, tuned: the same arguments, the same results.
 
     The input projection ``W_ih x_t + b_ih + b_hh`` is one matrix product for all ``T``
-    steps (halved on the sigmoid rows); each step then adds ``W_hh h_{t-1}`` and applies
+    steps (its rows scaled by −1 and −2); each step then adds ``W_hh h_{t-1}`` and applies
     :func:`gates_forward` in place. Tested equal to the reference to 1e-12 in float64.
     """
     xs = V.as_float_array("xs", xs, "(T, B, D)", 3)
@@ -81,15 +88,15 @@ def lstm_forward(xs, params, h0=None, c0=None):
     H = V.check_params(params, 4, D, xs.dtype, "LSTM")
     h0 = V.check_state("h0", h0, B, H, xs.dtype)
     c0 = V.check_state("c0", c0, B, H, xs.dtype)
-    # The cell's one tanh wants the sigmoid blocks of a_t halved (see gates_forward):
-    # halve those rows of the weights and biases once, not a_t at every step. Exact.
-    half = gate_affine(H, xs.dtype)[0][:, None]  # (4H, 1): 1/2 on i, f, o rows, 1 on g
+    # The cell's one exp wants a_t scaled, [−aⁱ, −aᶠ, −2aᵍ, −aᵒ] (see gates_forward): scale
+    # those rows of the weights and biases once, not a_t at every step. Exact: −1 and −2.
+    scale = gate_scale(H, xs.dtype)[0][:, None]  # (4H, 1): −1 on i, f, o rows, −2 on g
     # A contiguous copy of W_hhᵀ: BLAS writes into `out=` several times faster than
     # through a transposed view (measured: 3x at H = 256 in float64).
-    W_hhT = np.ascontiguousarray((params["W_hh"] * half).T)  # (H, 4H)
+    W_hhT = np.ascontiguousarray((params["W_hh"] * scale).T)  # (H, 4H)
     # (T, B, 4H): the input projections of all T steps in one product
-    gates = (xs.reshape(T * B, D) @ (params["W_ih"] * half).T).reshape(T, B, 4 * H)
-    gates += (params["b_ih"] + params["b_hh"]) * half[:, 0]
+    gates = (xs.reshape(T * B, D) @ (params["W_ih"] * scale).T).reshape(T, B, 4 * H)
+    gates += (params["b_ih"] + params["b_hh"]) * scale[:, 0]
     hs = np.empty((T, B, H), dtype=xs.dtype)
     cs = np.empty((T, B, H), dtype=xs.dtype)
     tanh_cs = np.empty((T, B, H), dtype=xs.dtype)
@@ -98,7 +105,7 @@ def lstm_forward(xs, params, h0=None, c0=None):
     for t in range(T):
         a = gates[t]  # (B, 4H) view, activated in place
         a += np.matmul(h, W_hhT, out=recurrent)
-        _, c, _, h = gates_forward(a, c, c=cs[t], tanh_c=tanh_cs[t], h=hs[t], halved=True)
+        _, c, _, h = gates_forward(a, c, c=cs[t], tanh_c=tanh_cs[t], h=hs[t], scaled=True)
     cache = LSTMCache(xs, hs, h0, cs, c0, gates, tanh_cs, params)
     return hs, (hs[-1].copy(), cs[-1].copy()), cache
 
