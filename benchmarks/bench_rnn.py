@@ -30,6 +30,9 @@ REF, CONTROL, NUMPY, PLAIN = "nn.LSTM", "CONTROL nn.LSTM copy", "NumPy LSTM", "N
 AUTOGRAD, BPTT = "torch LSTM autograd", "torch LSTM hand-BPTT"
 NUMPY_FLOOR, TORCH_FLOOR = "floor: NumPy matmuls only", "floor: torch matmuls only"
 NUMPY_PASSES = "floor: NumPy matmuls + passes"  # the products and the fewest element-wise passes
+# The NumPy floor is timed with each way of activating the gates (one tanh after halving, or one exp
+# after scaling by -1 and -2) and reports the faster: which one is cheaper depends on the machine.
+NUMPY_PASSES_ROUTES = {"tanh": NUMPY_PASSES + " (tanh)", "exp": NUMPY_PASSES + " (exp)"}
 TORCH_PASSES = "floor: torch matmuls + passes"
 PASSES_FLOORS = {NUMPY: NUMPY_PASSES, BPTT: TORCH_PASSES}
 FLOORS = {NUMPY: NUMPY_FLOOR, BPTT: TORCH_FLOOR}  # implementation -> its matrix products alone
@@ -85,18 +88,22 @@ def numpy_case(params, xs, dhs, module=fast):
     return Case(run, lambda: None, lambda: torch.from_numpy(box["dxs"]))
 
 
-def numpy_floor_case(params, xs, passes=False):
+def numpy_floor_case(params, xs, passes=False, activation="tanh"):
     """Only the matrix products of fast.lstm_forward + fast.lstm_backward (same shapes, same calls), no
     element-wise work: no NumPy LSTM built from these products can be faster.
 
     With ``passes``, each step also makes the fewest element-wise passes the equations need, each one
-    NumPy call on the real shapes (``P = B·H`` numbers): forward, ``a_t += W_hh h_{t-1}`` and one
-    ``tanh`` over ``4P``, the three sigmoids' affine as if fused into one pass over ``3P``, then
-    ``f⊙c``, ``i⊙g``, their sum, ``tanh(c)`` and ``o⊙tanh(c)`` over ``P`` each; backward, the
-    gates' derivatives as if fused into one pass over ``4P`` and one over ``P`` (``1 - tanh²c``),
-    ``δh``, ``δh⊙u``, ``δc̄``, ``δa`` of i, f, g over ``3P``, of o and ``δc_{t-1}`` over ``P``.
-    That is 29 ``P`` numbers and 14 calls per step, one thread (NumPy's element-wise work has no
-    other): a floor for any NumPy LSTM, which cannot make fewer passes with NumPy's ufuncs.
+    NumPy call on the real shapes (``P = B·H`` numbers). Forward: ``a_t += W_hh h_{t-1}`` over ``4P``;
+    the activation of all four gates, by ``activation``: ``"tanh"``, one ``tanh`` over ``4P`` and the
+    three sigmoids' affine as if fused into one pass over ``3P`` (the halving route), or ``"exp"``,
+    one ``exp``, ``+ 1`` and one division over ``4P`` each and ``− 1`` over the g block's ``P`` (the
+    route of ``fast.gates_forward``: no cheaper way to get a sigmoid from NumPy's ufuncs); then
+    ``f⊙c``, ``i⊙g``, their sum, ``tanh(c)`` and ``o⊙tanh(c)`` over ``P`` each. Backward: the gates'
+    derivatives as if fused into one pass over ``4P`` and one over ``P`` (``1 - tanh²c``), ``δh``,
+    ``δh⊙u``, ``δc̄``, ``δa`` of i, f, g over ``3P``, of o and ``δc_{t-1}`` over ``P``. That is 29
+    ``P`` numbers in 16 calls per step by the tanh route, 35 in 18 by the exp route, on one thread
+    (NumPy's element-wise work has no other); the faster of the two is a floor for any NumPy LSTM,
+    which cannot make fewer passes with NumPy's ufuncs.
     """
     T, B, D = xs.shape
     H = params["W_hh"].shape[1]
@@ -106,16 +113,28 @@ def numpy_floor_case(params, xs, passes=False):
     hs2 = np.zeros(((T - 1) * B, H), xs.dtype)
     gates = np.empty((T, B, 4 * H), xs.dtype)
     c, tmp, u, dc = np.zeros((4, B, H), xs.dtype)  # (B, H) operands and results of the passes
-    half = np.asarray(0.5, xs.dtype)
+    half, one = np.asarray(0.5, xs.dtype), np.asarray(1.0, xs.dtype)
+    k = fast.gate_scale(H, xs.dtype)[1]  # 1 on i, f, o and 2 on g
     # every view a step needs, made once: the loop below makes only the calls it counts
     steps = [(a, a[:, : 3 * H], a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :],
               a[:, : 3 * H].reshape(B, 3, H)) for a in gates]
     tmp3 = tmp[:, None, :]
 
-    def forward_passes(a, ifg, i, f, g, o, _):
-        np.add(a, recurrent, out=a)
+    def activate_tanh(a, ifg, g):
         np.tanh(a, out=a)
         np.multiply(ifg, half, out=ifg)
+
+    def activate_exp(a, ifg, g):
+        np.exp(a, out=a)
+        np.add(a, one, out=a)
+        np.divide(k, a, out=a)
+        np.subtract(g, one, out=g)
+
+    activate = {"tanh": activate_tanh, "exp": activate_exp}[activation]
+
+    def forward_passes(a, ifg, i, f, g, o, _):
+        np.add(a, recurrent, out=a)
+        activate(a, ifg, g)
         np.multiply(f, c, out=c)
         np.multiply(i, g, out=tmp)
         np.add(c, tmp, out=c)
@@ -153,10 +172,12 @@ def torch_floor_case(W_ih, W_hh, bias, x, passes=False):
 
     With ``passes``, each step also makes the fewest element-wise passes the equations need with
     PyTorch's fused operations (``addmm_`` already adds the input projection, ``addcmul_`` makes
-    ``f⊙c + i⊙g`` two passes): forward, one ``tanh`` over ``4P``, the sigmoids' affine as one pass
-    over ``3P``, ``f⊙c``, ``+ i⊙g``, ``tanh(c)``, ``o⊙tanh(c)``; backward, the gates' derivatives
-    as one pass over ``4P`` and one over ``P``, ``δh``, ``δc̄ = δc + δh⊙u``, ``δa`` of i, f, g over
-    ``3P``, of o and ``δc_{t-1}`` over ``P`` (``P = B·H``; 23 ``P`` numbers, 13 calls a step).
+    ``f⊙c + i⊙g`` two passes): forward, one ``sigmoid_`` over ``4P`` (the cheaper of torch's two
+    activations on x86: the g rows are doubled, exactly, so the g block holds ``σ(2aᵍ)`` and
+    ``g = 2σ(2aᵍ) − 1``), ``f⊙c``, ``+ 2 i⊙σ(2aᵍ)``, ``− i``, ``tanh(c)``, ``o⊙tanh(c)``; backward,
+    the gates' derivatives as one pass over ``4P`` and one over ``P``, ``δh``, ``δc̄ = δc + δh⊙u``,
+    ``δa`` of i, f, g over ``3P``, of o and ``δc_{t-1}`` over ``P`` (``P = B·H``; 21 ``P`` numbers,
+    13 calls a step).
     """
     T, B, D = x.shape
     H = W_hh.shape[1]
@@ -171,10 +192,10 @@ def torch_floor_case(W_ih, W_hh, bias, x, passes=False):
     tmp3 = tmp[:, None, :]
 
     def forward_passes(a, ifg, i, f, g, o, _):
-        a.tanh_()
-        ifg.mul_(0.5)
+        a.sigmoid_()
         c.mul_(f)
-        c.addcmul_(i, g)
+        c.addcmul_(i, g, value=2.0)
+        c.sub_(i)
         torch.tanh(c, out=tmp)
         torch.mul(o, tmp, out=h)
 
@@ -218,12 +239,14 @@ def build_cases(T, B, D, H, dtype_name, seed):
     cases[NUMPY] = numpy_case(*arrays)
     cases[PLAIN] = numpy_case(*arrays, module=lnp)
     cases[NUMPY_FLOOR] = numpy_floor_case(arrays[0], arrays[1])
-    cases[NUMPY_PASSES] = numpy_floor_case(arrays[0], arrays[1], passes=True)
+    for route, name in NUMPY_PASSES_ROUTES.items():
+        cases[name] = numpy_floor_case(arrays[0], arrays[1], passes=True, activation=route)
     with torch.no_grad():
         weights = (ref.weight_ih_l0.detach(), ref.weight_hh_l0.detach(), ref.bias_ih_l0 + ref.bias_hh_l0)
     cases[TORCH_FLOOR] = torch_floor_case(*weights, x)
     cases[TORCH_PASSES] = torch_floor_case(*weights, x, passes=True)
-    return {name: cases[name] for name in ROWS if name not in DISPATCH_FLOORS.values()}, arrays
+    timed = [name for name in ROWS if name not in DISPATCH_FLOORS.values() and name != NUMPY_PASSES]
+    return {name: cases[name] for name in timed + list(NUMPY_PASSES_ROUTES.values())}, arrays
 
 
 # --- measurements --------------------------------------------------------------------------------------------
@@ -293,7 +316,8 @@ def check_agreement(cases, dtype_name):
     tol = 1e-9 if dtype_name == "float64" else 2e-3
     ref = cases[REF].result()
     for name, case in cases.items():
-        if name in FLOORS.values() or name in DISPATCH_FLOORS.values() or name in PASSES_FLOORS.values():  # not an LSTM
+        floors = (*FLOORS.values(), *DISPATCH_FLOORS.values(), *PASSES_FLOORS.values(), *NUMPY_PASSES_ROUTES.values())
+        if name in floors:  # not an LSTM
             continue
         err = float((case.result() - ref).abs().max()) / max(1.0, float(ref.abs().max()))
         if err > tol:
@@ -375,12 +399,18 @@ def measure(size, d, a, clock, peak, ratios, gflops, fixed):
     cases, arrays = build_cases(*size, d, a.seed)
     med = time_cases(cases, a.reps, a.pause, clock, stat=a.stat)
     check_agreement(cases, d)
+    routes = {route: med.pop(name) for route, name in NUMPY_PASSES_ROUTES.items()}
+    med[NUMPY_PASSES] = min(routes.values())  # the faster way of activating the gates on this machine
+    labels = {NUMPY_PASSES: f"{NUMPY_PASSES} ({min(routes, key=routes.get)})"}
     for name, floor in DISPATCH_FLOORS.items():
         med[floor] = dispatch_floor(name, size, med, fixed)
     np_memory = {NUMPY: numpy_memory(*arrays), PLAIN: numpy_memory(*arrays, module=lnp)}
     flops = 3 * forward_flops(*size)
+    # nn.LSTM's time is the faster of its two copies: a slow outlier of one copy (a thread woken
+    # late in every repetition) must not flatter the others' ratios. CONTROL keeps its own ratio.
+    base = min(med[REF], med[CONTROL])
     for k, name in enumerate(ROWS):
-        ratio, g = med[name] / med[REF], flops / med[name] / 1e9
+        ratio, g = med[name] / base, flops / med[name] / 1e9
         ratios[(name, d, size)], gflops[(name, d, size)] = ratio, g
         if name in np_memory:
             saved, pk = (f"{np_memory[name][0] / 2**20:9.2f}", f"{np_memory[name][1] / 2**20:8.2f}")
@@ -390,7 +420,7 @@ def measure(size, d, a, clock, peak, ratios, gflops, fixed):
             case = cases[name]
             saved, pk = f"{saved_bytes_torch(case.run, case.reset, case.inputs) / 2**20:9.2f}", f"{'-':>8}"
         lead = f"{d:8} {str(size):20}" if k == 0 else " " * 29
-        print(f"{lead} {name:27} {med[name] * 1e3:10.2f} {ratio:10.2f} {g:8.2f} {100 * g / peak[d]:7.1f}% "
+        print(f"{lead} {labels.get(name, name):35} {med[name] * 1e3:10.2f} {ratio:10.2f} {g:8.2f} {100 * g / peak[d]:7.1f}% "
               f"{saved} {pk}", flush=True)
 
 
@@ -398,7 +428,7 @@ def print_checks(a, peak, ratios, gflops, fixed):
     print("checks (printed, never asserted: timings depend on the machine and its load)")
     for d in a.dtypes:
         for size in a.sizes:
-            r = ratios[(CONTROL, d, size)]
+            r = ratios[(CONTROL, d, size)] / ratios[(REF, d, size)]  # CONTROL's time over nn.LSTM's
             ok = abs(r - 1.0) <= 0.05
             print(f"  CONTROL {d} {size}: {r:.2f}, {'within' if ok else 'OUTSIDE'} 1.00 ± 0.05"
                   + ("" if ok else " -> the machine is noisy; distrust ratios closer than this"))
@@ -433,7 +463,7 @@ def main(argv=None):
     clock = time.perf_counter if a.clock == "wall" else time.process_time
     peak = {d: matmul_gflops(DTYPES[d][0], n=256 if a.quick else 1024, clock=clock, stat=a.stat) for d in a.dtypes}
     print_preamble(a, peak)
-    header = (f"{'dtype':8} {'(T, B, D, H)':20} {'implementation':27} {a.stat + ' ms':>10} {'x nn.LSTM':>10} "
+    header = (f"{'dtype':8} {'(T, B, D, H)':20} {'implementation':35} {a.stat + ' ms':>10} {'x nn.LSTM':>10} "
               f"{'GFLOP/s':>8} {'% matmul':>8} {'saved MB':>9} {'peak MB':>8}")
     fixed = fixed_cost_per_step(a, clock)
     print("fixed cost per time step, forward+backward at B = D = H = 1 (float32, T = 200): "
