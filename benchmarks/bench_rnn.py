@@ -98,12 +98,13 @@ def numpy_floor_case(params, xs, passes=False, activation="tanh"):
     three sigmoids' affine as if fused into one pass over ``3P`` (the halving route), or ``"exp"``,
     one ``exp``, ``+ 1`` and one division over ``4P`` each and ``− 1`` over the g block's ``P`` (the
     route of ``fast.gates_forward``: no cheaper way to get a sigmoid from NumPy's ufuncs); then
-    ``f⊙c``, ``i⊙g``, their sum, ``tanh(c)`` and ``o⊙tanh(c)`` over ``P`` each. Backward: the gates'
-    derivatives as if fused into one pass over ``4P`` and one over ``P`` (``1 - tanh²c``), ``δh``,
-    ``δh⊙u``, ``δc̄``, ``δa`` of i, f, g over ``3P``, of o and ``δc_{t-1}`` over ``P``. That is 29
-    ``P`` numbers in 16 calls per step by the tanh route, 35 in 18 by the exp route, on one thread
-    (NumPy's element-wise work has no other); the faster of the two is a floor for any NumPy LSTM,
-    which cannot make fewer passes with NumPy's ufuncs.
+    ``f⊙c``, ``i⊙g`` and their sum over ``P`` each, ``tanh(c)`` (one ``tanh`` over ``P``, or by the
+    exp route ``2 / (1 + e^{-2c}) − 1`` in five passes over ``P``, as ``fast.tanh_by_exp``), and
+    ``o⊙tanh(c)``. Backward: the gates' derivatives as if fused into one pass over ``4P`` and one
+    over ``P`` (``1 - tanh²c``), ``δh``, ``δh⊙u``, ``δc̄``, ``δa`` of i, f, g over ``3P``, of o and
+    ``δc_{t-1}`` over ``P``. That is 29 ``P`` numbers in 16 calls per step by the tanh route, 39 in
+    22 by the exp route, on one thread (NumPy's element-wise work has no other); the faster of the
+    two is a floor for any NumPy LSTM, which cannot make fewer passes with NumPy's ufuncs.
     """
     T, B, D = xs.shape
     H = params["W_hh"].shape[1]
@@ -113,7 +114,7 @@ def numpy_floor_case(params, xs, passes=False, activation="tanh"):
     hs2 = np.zeros(((T - 1) * B, H), xs.dtype)
     gates = np.empty((T, B, 4 * H), xs.dtype)
     c, tmp, u, dc = np.zeros((4, B, H), xs.dtype)  # (B, H) operands and results of the passes
-    half, one = np.asarray(0.5, xs.dtype), np.asarray(1.0, xs.dtype)
+    half, one, two, minus_two = (np.asarray(v, xs.dtype) for v in (0.5, 1.0, 2.0, -2.0))
     k = fast.gate_scale(H, xs.dtype)[1]  # 1 on i, f, o and 2 on g
     # every view a step needs, made once: the loop below makes only the calls it counts
     steps = [(a, a[:, : 3 * H], a[:, :H], a[:, H : 2 * H], a[:, 2 * H : 3 * H], a[:, 3 * H :],
@@ -130,7 +131,15 @@ def numpy_floor_case(params, xs, passes=False, activation="tanh"):
         np.divide(k, a, out=a)
         np.subtract(g, one, out=g)
 
+    def tanh_by_exp(x, out):
+        np.multiply(x, minus_two, out=out)
+        np.exp(out, out=out)
+        np.add(out, one, out=out)
+        np.divide(two, out, out=out)
+        np.subtract(out, one, out=out)
+
     activate = {"tanh": activate_tanh, "exp": activate_exp}[activation]
+    tanh = {"tanh": np.tanh, "exp": tanh_by_exp}[activation]
 
     def forward_passes(a, ifg, i, f, g, o, _):
         np.add(a, recurrent, out=a)
@@ -138,7 +147,7 @@ def numpy_floor_case(params, xs, passes=False, activation="tanh"):
         np.multiply(f, c, out=c)
         np.multiply(i, g, out=tmp)
         np.add(c, tmp, out=c)
-        np.tanh(c, out=tmp)
+        tanh(c, out=tmp)
         np.multiply(o, tmp, out=h)
 
     def backward_passes(a, ifg, i, f, g, o, ifg3):

@@ -116,3 +116,18 @@ def test_fast_refuses_bad_input_as_the_reference_does():
         fast.lstm_backward(np.zeros((3, 2, 5)), cache, block_steps=2.0)
     with pytest.raises(TypeError, match="needs the LSTMCache"):
         fast.lstm_backward(np.zeros((3, 2, 5)), tuple(cache))
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_tanh_by_exp_is_tanh_to_rounding_and_saturates(dtype):
+    """fast.tanh_by_exp gives np.tanh's values to a few units of the last place of 1 (it subtracts 1
+    at the end), exactly ±1 far out, 0 at 0, and no floating-point warning; it may write into x."""
+    x = np.concatenate([np.linspace(-30, 30, 2001), [0.0, 1e-300, -1e-30, 1e4, -1e4]]).astype(dtype)
+    x[-2:] = np.finfo(dtype).max, -np.finfo(dtype).max  # where -2x overflows too
+    with np.errstate(all="raise"):
+        ours = fast.tanh_by_exp(x, out=np.empty_like(x))
+    eps = np.finfo(dtype).eps
+    assert np.abs(ours - np.tanh(x)).max() <= 4 * eps
+    assert ours[-2] == 1 and ours[-1] == -1 and ours[2001] == 0
+    y = x.copy()
+    assert fast.tanh_by_exp(y, out=y) is y and np.array_equal(y, ours)
