@@ -127,9 +127,11 @@ def time_calls(fns: Mapping[str, Callable[[], object]], *, repeats: int = 5, war
                before: Mapping[str, Callable[[], object]] | None = None) -> dict:
     """Time several calls side by side and return the median (or fastest) time of each, in seconds.
 
-    Round ``r`` calls every function once, starting at position ``r`` of the list and
-    wrapping around (rotating order), so that no function always runs first or always
-    right after the same neighbour. Each function has ``warmup`` untimed calls first; the
+    Round ``r`` calls every function once: first the one at position ``r`` of the list
+    (wrapping around), so that no function always runs first, then the others in a shuffled
+    order (seeded, so every run shuffles alike), so that no function always runs right after
+    the same neighbour (a neighbour's threads that still spin, or its freed memory, would
+    otherwise slow the same function every round). Each function has ``warmup`` untimed calls first; the
     machine is left ``idle`` seconds before each timed call. This is the one timing helper of
     the course: the cost chapter and ``benchmarks/bench_rnn.py`` both use it.
 
@@ -165,9 +167,11 @@ def time_calls(fns: Mapping[str, Callable[[], object]], *, repeats: int = 5, war
                 before[name]()
             fns[name]()
     times = {name: [] for name in names}
+    shuffle = np.random.default_rng(0).permutation
     for r in range(repeats):
-        for k in range(len(names)):
-            name = names[(r + k) % len(names)]
+        first = names[r % len(names)]
+        rest = [n for n in names if n != first]
+        for name in [first] + [rest[i] for i in shuffle(len(rest))]:
             if name in before:
                 before[name]()
             if idle:

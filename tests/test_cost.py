@@ -96,6 +96,20 @@ def test_time_calls_runs_before_untimed_and_returns_the_chosen_statistic():
         time_calls({"a": lambda: None}, before={"b": lambda: None})
 
 
+def test_time_calls_varies_who_runs_first_and_who_runs_before_whom():
+    """Each round starts with the next function of the list, and the rest follow in a shuffled
+    order: every function runs first once in len(fns) rounds, and no function always follows
+    the same neighbour (with a plain rotation each would follow its predecessor in the list)."""
+    log = []
+    names = "abcde"
+    time_calls({n: (lambda n=n: log.append(n)) for n in names}, repeats=10, warmup=0)
+    rounds = [log[k : k + 5] for k in range(0, 50, 5)]
+    assert [r[0] for r in rounds] == list(names * 2)
+    assert all(sorted(r) == list(names) for r in rounds)
+    predecessors = {n: {log[k - 1] for k in range(1, 50) if log[k] == n} for n in names}
+    assert all(len(p) >= 2 for p in predecessors.values()), predecessors
+
+
 @pytest.mark.parametrize("p", [1.0, 2.0, 0.5])
 def test_loglog_slope_recovers_a_power_law(p):
     x = [1, 2, 4, 8, 16]
