@@ -2,7 +2,7 @@
 
 Run in parallel, results shipped as JSON for the chapter book/part5/linear_recurrences::
 
-    python -m lstm_course.heirs_study [--workers N] [--out PATH]
+    python -m lstm_course.heirs_study [--part all|runs|cost] [--workers N] [--out PATH] [--cost-out PATH]
 
 Contenders (:data:`CONTENDERS`), each one layer of width :data:`HIDDEN` and a linear read-out
 (:meth:`~lstm_course.models.SequenceModel.from_layer`): ``torch.nn.LSTM``, minLSTM (parallel
@@ -15,9 +15,11 @@ contender's rate on each task), then the ``grid`` at two lengths and five seeds,
 at its chosen rate; the sweep's seeds are not the grid's. Every run is seeded as the course's
 other studies (``torch.manual_seed(seed)`` before building the model, ``train(..., seed=seed)``)
 and runs on one thread; a run stops once its held-out accuracy reaches the target. The cost
-rows time one training step (forward, backward, Adam) and count the bytes of the tensors
-autograd saves for the backward pass, the activation memory, which depends on the shapes only,
-not on the machine.
+rows (:data:`COST_CONFIG`) time one training step (forward, backward, Adam) and count the bytes
+of the tensors autograd saves for the backward pass, the activation memory, which depends on the
+shapes only, not on the machine. They go to their own results file, ``heirs_cost``, with their own
+provenance: timings belong to the machine that made them, and redoing them (``--part cost``)
+takes a minute where the runs take twenty.
 """
 from __future__ import annotations
 
@@ -68,8 +70,10 @@ CONFIG = dict(lengths=[8, 32], seeds=[0, 1, 2, 3, 4], max_steps=2000, batch=32, 
               eval_every=50, eval_size=256, target_accuracy=0.9,
               # each contender's learning rate on each task: the best of this sweep (choose_lr)
               sweep=dict(T=16, lrs=[3e-3, 1e-2, 3e-2], seeds=[100, 101]),
-              cost_lengths=[64, 256, 1024], cost_batch=16, cost_reps=2,
               trained=list(CONTENDERS))
+# The cost rows: every contender at each length, on a batch of associative recall; a step's time
+# is the fastest of `reps` steps after one warm-up step, all in one process on one thread.
+COST_CONFIG = dict(lengths=[64, 256, 1024], batch=16, reps=5)
 
 
 SECTIONS = ("sweep", "grid")
@@ -137,15 +141,16 @@ def activation_bytes(model: SequenceModel, data) -> int:
 
 
 def run_cost(contender: str, T: int, config: dict | None = None) -> dict:
-    """Time one training step (forward, backward, Adam; best of ``cost_reps``) and count its
-    activation bytes, on associative recall at length ``T`` with ``cost_batch`` sequences."""
-    c = CONFIG if config is None else config
+    """Time one training step (forward, backward, Adam; the fastest of ``reps``) and count its
+    activation bytes, on associative recall at length ``T`` with ``batch`` sequences
+    (:data:`COST_CONFIG` unless ``config`` is given)."""
+    c = COST_CONFIG if config is None else config
     T = check_int("T", T, minimum=8)
     model = make_model(contender, "associative recall", 0)
-    data = TASKS["associative recall"]["make"](c["cost_batch"], T=T, seed=0)
+    data = TASKS["associative recall"]["make"](c["batch"], T=T, seed=0)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     times = []
-    for _ in range(c["cost_reps"] + 1):  # the first is a warm-up
+    for _ in range(c["reps"] + 1):  # the first is a warm-up
         start = time.perf_counter()
         opt.zero_grad()
         loss, _ = loss_and_accuracy(model(data.x, data.lengths), data)
@@ -221,27 +226,36 @@ def _run_all(job_list: list, workers: int, desc: str) -> list:
 
 
 def main(argv: list | None = None) -> None:
-    """The command line: run the sweep, then the grid at the rates it chose, in parallel; then
-    the cost rows in one process; write the JSON."""
+    """The command line: run the sweep, then the grid at the rates it chose, in parallel, and
+    write their rows; then the cost rows in one process, written to their own file."""
     parser = argparse.ArgumentParser(prog="python -m lstm_course.heirs_study", description=main.__doc__)
+    parser.add_argument("--part", choices=("all", "runs", "cost"), default="all",
+                        help="the training runs, the cost rows, or both (default)")
     parser.add_argument("--workers", type=int, default=None, help="processes (default: every core)")
-    parser.add_argument("--out", default=None, help="output file (default: the shipped results file)")
+    parser.add_argument("--out", default=None, help="the runs' file (default: the shipped heirs.json)")
+    parser.add_argument("--cost-out", default=None, help="the cost rows' file (default: the shipped heirs_cost.json)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     workers = default_workers() if args.workers is None else check_int("workers", args.workers)
-    start = time.perf_counter()
-    rows = _run_all(sweep_jobs(), workers, "sweep runs")
-    lr = choose_lr(rows)
-    rows += _run_all(jobs(lr), workers, "grid runs")
-    cost_jobs = [(name, T) for T in CONFIG["cost_lengths"] for name in CONTENDERS]
-    cost = run_parallel(run_cost, cost_jobs, 1, desc="cost rows")  # one process: timings side by side
-    wall = time.perf_counter() - start
     command = "python -m lstm_course.heirs_study " + " ".join(sys.argv[1:] if argv is None else argv)
-    config = {k: v for k, v in CONFIG.items()}
-    config.update(hidden=HIDDEN, contenders=list(CONTENDERS), tasks=list(TASKS), lr=lr)
-    path = save_results("heirs", rows + cost, config, args.out, command=command, wall_time=wall, workers=workers)
-    for (task, name, T), (k, n, med) in summary(rows).items():
-        print(f"{task:19s} {name:12s} lr {lr[task][name]:g} T={T:4d} solved {k}/{n} median accuracy {med:.2f}")
-    print(f"{len(rows)} runs and {len(cost)} cost rows in {wall:.0f} s on {workers} workers; wrote {path}")
+    if args.part in ("all", "runs"):
+        start = time.perf_counter()
+        rows = _run_all(sweep_jobs(), workers, "sweep runs")
+        lr = choose_lr(rows)
+        rows += _run_all(jobs(lr), workers, "grid runs")
+        wall = time.perf_counter() - start
+        config = dict(CONFIG, hidden=HIDDEN, contenders=list(CONTENDERS), tasks=list(TASKS), lr=lr)
+        path = save_results("heirs", rows, config, args.out, command=command, wall_time=wall, workers=workers)
+        for (task, name, T), (k, n, med) in summary(rows).items():
+            print(f"{task:19s} {name:12s} lr {lr[task][name]:g} T={T:4d} solved {k}/{n} median accuracy {med:.2f}")
+        print(f"{len(rows)} runs in {wall:.0f} s on {workers} workers; wrote {path}")
+    if args.part in ("all", "cost"):
+        start = time.perf_counter()
+        cost_jobs = [(name, T) for T in COST_CONFIG["lengths"] for name in CONTENDERS]
+        cost = run_parallel(run_cost, cost_jobs, 1, desc="cost rows")  # one process: timings side by side
+        wall = time.perf_counter() - start
+        config = dict(COST_CONFIG, hidden=HIDDEN, contenders=list(CONTENDERS))
+        path = save_results("heirs_cost", cost, config, args.cost_out, command=command, wall_time=wall, workers=1)
+        print(f"{len(cost)} cost rows in {wall:.0f} s; wrote {path}")
 
 
 if __name__ == "__main__":  # run the package's module, so that the workers can import run_accuracy

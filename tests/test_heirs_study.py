@@ -47,9 +47,16 @@ def test_committed_results_cover_the_sweep_and_the_grid(study):
     assert [key(r) for r in grid] == S.jobs(config["lr"])
     assert len(sweep) + len(grid) == sum("task" in r for r in study["rows"])
     assert len(config["seeds"]) >= 5
-    cost = [r for r in study["rows"] if "step_seconds" in r]
-    assert sorted((r["contender"], r["T"]) for r in cost) == sorted(
-        (name, T) for name in S.CONTENDERS for T in config["cost_lengths"])
+    assert not any("step_seconds" in r for r in study["rows"])  # the cost rows have their own file
+
+
+def test_committed_cost_rows_cover_every_contender_and_length():
+    cost = load_results("heirs_cost")
+    assert all(cost["config"][k] == v for k, v in S.COST_CONFIG.items())
+    assert cost["provenance"]["workers"] == 1 and cost["provenance"]["threads_per_run"] == 1
+    assert [(r["contender"], r["T"]) for r in cost["rows"]] == [
+        (name, T) for T in S.COST_CONFIG["lengths"] for name in S.CONTENDERS]
+    assert all(r["step_seconds"] > 0 and r["activation_bytes"] > 0 for r in cost["rows"])
 
 
 def test_the_rates_follow_from_the_sweep(study):
@@ -102,10 +109,10 @@ def test_rerun_sample_makes_the_same_decision(study, name):
     assert abs(row["accuracy"] - committed["accuracy"]) <= ACCURACY_TOLERANCE
 
 
-def test_activation_bytes_depend_on_shapes_only(study):
-    committed = {(r["contender"], r["T"]): r for r in study["rows"] if "step_seconds" in r}
+def test_activation_bytes_depend_on_shapes_only():
+    committed = {(r["contender"], r["T"]): r for r in load_results("heirs_cost")["rows"]}
     for name in ("LSTM", "Transformer"):
-        assert S.run_cost(name, 64, dict(S.CONFIG, cost_reps=1))["activation_bytes"] == \
+        assert S.run_cost(name, 64, dict(S.COST_CONFIG, reps=1))["activation_bytes"] == \
             committed[name, 64]["activation_bytes"]
 
 
@@ -131,3 +138,13 @@ def test_benchmark_smoke(tmp_path):
     rows = json.loads(out.read_text())["rows"]
     assert {r["method"] for r in rows} == {"sequential", "hillis_steele", "blelloch", "closed_form", "log"}
     assert all(r["correct"] for r in rows if r["method"] in ("hillis_steele", "blelloch"))
+
+
+def test_the_cost_part_alone_writes_its_own_file(tmp_path, monkeypatch):
+    """`--part cost` times every contender at each length and writes only the cost file."""
+    monkeypatch.setattr(S, "COST_CONFIG", dict(lengths=[16], batch=2, reps=1))
+    out, runs = tmp_path / "cost.json", tmp_path / "runs.json"
+    S.main(["--part", "cost", "--cost-out", str(out), "--out", str(runs)])
+    written = json.loads(out.read_text())
+    assert [(r["contender"], r["T"]) for r in written["rows"]] == [(name, 16) for name in S.CONTENDERS]
+    assert written["config"]["reps"] == 1 and not runs.exists()
