@@ -220,9 +220,7 @@ def _cost(job: tuple) -> float:
 
 
 def _run_all(job_list: list, workers: int, desc: str) -> list:
-    order = sorted(range(len(job_list)), key=lambda i: -_cost(job_list[i]))  # the costliest first
-    done = run_parallel(run_accuracy, [job_list[i] for i in order], workers, desc=desc)
-    return [row for _, row in sorted(zip(order, done), key=lambda pair: pair[0])]
+    return run_parallel(run_accuracy, job_list, workers, desc=desc, cost=_cost)
 
 
 def main(argv: list | None = None) -> None:

@@ -489,12 +489,13 @@ def default_workers() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
 
 
-def run_parallel(fn, jobs, workers: int | None = None, desc: str = "runs") -> list:
+def run_parallel(fn, jobs, workers: int | None = None, desc: str = "runs", cost=None) -> list:
     """``[fn(*job) for job in jobs]``, computed in ``workers`` processes with a progress bar.
 
     Each worker is a fresh ('spawn') process on one torch thread; the bar advances as runs
     complete, in any order, and the results come back in the order of ``jobs``. An exception in
-    a run cancels the runs not yet started and is raised here.
+    a run cancels the runs not yet started and is raised here. With ``cost``, the runs start
+    costliest first, so that no long run is left alone at the end while the other workers idle.
 
     Args:
         fn: a function importable by name (defined at a module's top level, so it can be sent
@@ -503,6 +504,8 @@ def run_parallel(fn, jobs, workers: int | None = None, desc: str = "runs") -> li
         workers: number of processes; None: :func:`default_workers`; 1 runs in this process
             (on one torch thread, restored afterwards).
         desc: the progress bar's label.
+        cost: optional function of a job's arguments (a tuple) giving its rough cost, a number;
+            only the order in which the runs start depends on it.
 
     Returns:
         The list of results, ``results[i] = fn(*jobs[i])``.
@@ -511,21 +514,24 @@ def run_parallel(fn, jobs, workers: int | None = None, desc: str = "runs") -> li
         raise TypeError(f"fn must be a callable; got {type(fn).__name__}")
     if not isinstance(jobs, (list, tuple)) or not all(isinstance(job, (list, tuple)) for job in jobs):
         raise TypeError(f"jobs must be a list of argument tuples; got {type(jobs).__name__} {jobs!r:.80}")
+    if cost is not None and not callable(cost):
+        raise TypeError(f"cost must be a callable or None; got {type(cost).__name__}")
     workers = min(default_workers() if workers is None else check_int("workers", workers), max(len(jobs), 1))
+    order = list(range(len(jobs))) if cost is None else sorted(range(len(jobs)), key=lambda i: -cost(jobs[i]))
     results = [None] * len(jobs)
     with tqdm(total=len(jobs), desc=desc, unit="run") as bar:
         if workers == 1:
             threads = torch.get_num_threads()
             torch.set_num_threads(1)
             try:
-                for i, job in enumerate(jobs):
-                    results[i] = fn(*job)
+                for i in order:
+                    results[i] = fn(*jobs[i])
                     bar.update()
             finally:
                 torch.set_num_threads(threads)
             return results
         with ProcessPoolExecutor(workers, mp_context=get_context("spawn"), initializer=_one_thread) as pool:
-            pending = {pool.submit(fn, *job): i for i, job in enumerate(jobs)}
+            pending = {pool.submit(fn, *jobs[i]): i for i in order}
             while pending:
                 done, _ = wait(pending, return_when=FIRST_COMPLETED)
                 for future in done:
@@ -622,15 +628,12 @@ def _run_section(config: dict, section: str, workers: int) -> list:
     jobs = study_jobs(config, section)
     if not jobs:
         return []
-    # the costliest runs first (updates x length), so that no long run is left alone at the end
-    def cost(job):
+    def cost(job):  # updates x length, the 1997 cell's online steps and the GRU's loop counted more
         task, T = job[1], job[3]
         steps = config["repro"]["max_steps"][str(T)] * 4 if job[0] == "1997" else config["max_steps"][task]
         return steps * T * (3 if job[2] == "gru" else 1)
-    order = sorted(range(len(jobs)), key=lambda i: -cost(jobs[i]))
-    done = run_parallel(functools.partial(run_job, config=config), [jobs[i] for i in order], workers,
-                        desc=f"{section} runs")
-    return [row for _, row in sorted(zip(order, done), key=lambda pair: pair[0])]  # back in job order
+    return run_parallel(functools.partial(run_job, config=config), jobs, workers, desc=f"{section} runs",
+                        cost=cost)
 
 
 def main(argv: list | None = None) -> None:

@@ -231,6 +231,22 @@ def test_run_parallel_two_workers_equal_one(one_thread):
     assert one[4]["test_wrong"] is not None and one[0]["test_wrong"] is None
 
 
+def test_run_parallel_starts_the_costliest_first_and_returns_in_job_order():
+    started = []
+
+    def fn(x):
+        started.append(x)
+        return 10 * x
+
+    assert run_parallel(fn, [(1,), (3,), (2,)], workers=1, desc="order", cost=lambda job: job[0]) == [10, 30, 20]
+    assert started == [3, 2, 1]
+    started.clear()
+    assert run_parallel(fn, [(1,), (3,), (2,)], workers=1, desc="order") == [10, 30, 20]
+    assert started == [1, 3, 2]  # without a cost, in job order
+    with pytest.raises(TypeError, match="cost must be a callable or None; got int"):
+        run_parallel(fn, [(1,)], workers=1, cost=3)
+
+
 def test_run_parallel_raises_a_workers_error():
     with pytest.raises(ValueError, match="T must be at least 10; got 5"):
         run_parallel(functools.partial(run_job, config=tiny_config()), [("grid", "copy", "rnn", 5, 0, None)] * 2,
