@@ -228,6 +228,25 @@ def test_hygiene_checks_catch_what_they_promise(tmp_path):
     assert "progress bar saved red (bar_style 'danger') at 47 of 100" in "\n".join(notebook_checks.check_notebook(path))
 
 
+def test_stale_widget_state_is_reported_and_displayed_widgets_are_not():
+    """Saved widget models that no output displays (a progress bar of an earlier execution) are
+    stale; a bar whose view an output shows, with the models its view refers to, is not."""
+    nb = _notebook("print(1)")
+    state = {"ba5e": {"model_name": "HBoxModel", "state": {"children": ["IPY_MODEL_f00d"]}},
+             "f00d": {"model_name": "FloatProgressModel", "state": {"bar_style": "success", "value": 3, "max": 3}}}
+    nb.metadata["widgets"] = {notebook_checks.WIDGET_STATE: {"state": state, "version_major": 2, "version_minor": 0}}
+    assert notebook_checks.check_widget_state_displayed(nb) == [
+        "widget state: 2 of 2 saved models belong to no displayed widget (left from an earlier "
+        "execution): re-execute the notebook"]
+    view = {notebook_checks.WIDGET_VIEW: {"model_id": "ba5e", "version_major": 2, "version_minor": 0},
+            "text/plain": "HBox"}
+    nb.cells[-1].outputs = [nbformat.v4.new_output("display_data", data=view)]
+    assert notebook_checks.check_widget_state_displayed(nb) == []
+    nb.metadata["widgets"][notebook_checks.WIDGET_STATE]["state"]["0ddba11"] = {"model_name": "LayoutModel",
+                                                                             "state": {}}
+    assert "1 of 3 saved models" in notebook_checks.check_widget_state_displayed(nb)[0]
+
+
 def test_layout_checks_catch_wide_code_and_open_figure_cells():
     """Item 10 of the book's reading comfort: no code line wider than the code column, and a cell
     that only draws a figure is collapsed (hide-input)."""

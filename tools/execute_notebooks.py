@@ -34,6 +34,8 @@ def execute(path: pathlib.Path, timeout: int = 600) -> float:
     nb = nbformat.read(path, as_version=4)
     for cell in nb.cells:  # drop timing metadata left by earlier runs or by Jupyter itself
         cell.metadata.pop("execution", None)
+    # and the widget state of the last run: nbclient replaces it only when this run makes widgets
+    nb.metadata.pop("widgets", None)
     start = time.perf_counter()
     client = NotebookClient(nb, timeout=timeout, kernel_name="python3", store_widget_state=True,
                             record_timing=False, resources={"metadata": {"path": str(path.parent)}})

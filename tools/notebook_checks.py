@@ -123,6 +123,26 @@ def check_progress_bars(nb) -> list[str]:
             if state.get("state", {}).get("bar_style") == "danger"]
 
 
+def check_widget_state_displayed(nb) -> list[str]:
+    """Every widget model in the saved state belongs to a widget an output displays (the view's
+    model or one it refers to, ``IPY_MODEL_<id>``; :func:`check_outputs` checks the converse). A model
+    that no output reaches is left from an earlier execution: the page would load the widget
+    manager for it, and its bar or value describes a run that is no longer on the page."""
+    saved = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    views = [o["data"][WIDGET_VIEW]["model_id"] for c in nb.cells if c.cell_type == "code"
+             for o in c.get("outputs", []) if WIDGET_VIEW in o.get("data", {})]
+    reached, todo = set(), [m for m in views if m in saved]
+    while todo:
+        model = todo.pop()
+        if model not in reached:
+            reached.add(model)
+            todo += [ref for ref in re.findall(r"IPY_MODEL_([0-9a-f]+)", json.dumps(saved[model])) if ref in saved]
+    if len(reached) == len(saved):
+        return []
+    return [f"widget state: {len(saved) - len(reached)} of {len(saved)} saved models belong to no displayed "
+            "widget (left from an earlier execution): re-execute the notebook"]
+
+
 def check_setup_cell(nb) -> list[str]:
     """The first code cell is the set-up cell (tag `setup`); its text is kept by sync_setup_cells."""
     cells = code_cells(nb)
@@ -305,7 +325,8 @@ def check_notebook(path: pathlib.Path, root: pathlib.Path = ROOT) -> list[str]:
     nb = nbformat.read(path, as_version=4)
     problems = (size_problem + check_metadata(nb) + check_executed_in_order(nb) + check_outputs(nb)
                 + check_no_nbval_comments(nb) + check_setup_cell(nb) + check_glue_precision(nb)
-                + check_progress_bars(nb) + check_code_width(nb) + check_glued_keys_exist(nb)
+                + check_progress_bars(nb) + check_widget_state_displayed(nb) + check_code_width(nb)
+                + check_glued_keys_exist(nb)
                 + check_no_control_characters(nb))
     relative = path.resolve().relative_to(root.resolve()) if path.resolve().is_relative_to(root.resolve()) else path
     if relative.parts and relative.parts[0] == "book":
