@@ -3,11 +3,16 @@
 The chapter trains one LSTM with 128 units for 400 steps while the page runs. Two questions need
 more runs than a page can afford, so they are studies whose results files the chapter reads:
 
+* ``sweep``: each cell's learning rate. The three cells of ``compare`` at each rate of
+  :data:`SWEEP_LRS`, two seeds of their own (100 and 101), the same budget;
+  :func:`choose_lr` picks, for each cell alike, the rate with the lowest median final validation
+  perplexity. File: ``lstm_course/data/studies/charlm_sweep.json``.
 * ``compare``: do the chapter's conclusions about the three cells survive another seed? The LSTM
   (``H = 128``), the GRU and the plain RNN with the hidden sizes that match its parameter count
   (:func:`~lstm_course.models.matched_hidden_size`), each trained with the chapter's recipe
-  (:func:`~lstm_course.charlm.train_charlm`: Adam at ``1e-2``, 32 columns, windows of 64,
-  clipping at 1) for 400 steps from seeds ``0 .. seeds - 1``, evaluated every 50 steps. The LSTM
+  (:func:`~lstm_course.charlm.train_charlm`: Adam at the rate the sweep chose for the cell, 32
+  columns, windows of 64, clipping at 1) for 400 steps from seeds ``0 .. seeds - 1``, evaluated
+  every 50 steps. The LSTM
   rows also record the forget-gate time scales of their 128 units after training (the
   misconceptions chapter reads them). File: ``lstm_course/data/studies/charlm_compare.json``; the
   trained LSTM of seed 0, which the chapter samples from and looks inside, is saved as the shipped
@@ -17,7 +22,7 @@ more runs than a page can afford, so they are studies whose results files the ch
 
 Each run is one process on one thread::
 
-    python -m lstm_course.charlm_study {compare,long} [--workers N] [--seeds K] [--steps S] [--out PATH]
+    python -m lstm_course.charlm_study {sweep,compare,long} [--workers N] [--seeds K] [--steps S] [--out PATH]
 """
 from __future__ import annotations
 
@@ -40,7 +45,9 @@ from .weights import WEIGHTS_DIR, save_weights
 CELLS = ("lstm", "gru", "rnn")
 TAU_CHARACTERS = 5000  # the validation characters over which the time scales are averaged
 SAVED = {("lstm", 0): "charlm_lstm_seed0"}  # (cell, seed) of the comparison -> shipped weights
-STUDIES = {"compare": "charlm_compare", "long": "charlm_long"}  # study -> results file stem
+STUDIES = {"sweep": "charlm_sweep", "compare": "charlm_compare", "long": "charlm_long"}  # -> file stem
+SWEEP_LRS = [3e-3, 1e-2, 3e-2]  # Adam's learning rates the sweep tries, for every cell
+SWEEP_SEEDS = [100, 101]  # the sweep's own seeds, none of the comparison's
 
 
 def charlm_config(seeds: int = 5, steps: int = 1200) -> dict:
@@ -50,18 +57,45 @@ def charlm_config(seeds: int = 5, steps: int = 1200) -> dict:
                 seeds=list(range(check_int("seeds", seeds, minimum=1))))
 
 
-def compare_config(seeds: int = 5, steps: int = 400) -> dict:
+def compare_config(seeds: int = 5, steps: int = 400, lr: dict | None = None) -> dict:
     """The ``compare`` study: the chapter's three cells at matched size and budget (JSON-ready).
 
     ``hidden_sizes`` maps each cell to its ``H``: 128 for the LSTM, and for the GRU and the RNN
     the size whose parameter count (embedding and read-out included) is closest to the LSTM's.
+    ``lr`` maps each cell to its learning rate; None: the rates the committed sweep chose
+    (:func:`choose_lr` of ``charlm_sweep.json``).
     """
     V = len(split()[0])
     target = CharLM(V, 128, "lstm").num_parameters()
     sizes = {cell: matched_hidden_size(cell, 32, V, target, embedding_rows=V) for cell in CELLS}
-    return dict(hidden_sizes=sizes, embedding_dim=32, cells=list(CELLS), lr=1e-2, batch=32,
+    lr = choose_lr(load_results(STUDIES["sweep"])["rows"]) if lr is None else dict(lr)
+    return dict(hidden_sizes=sizes, embedding_dim=32, cells=list(CELLS), lr=lr, batch=32,
                 bptt=64, val_columns=16, steps=check_int("steps", steps, minimum=1),
                 eval_every=50, seeds=list(range(check_int("seeds", seeds, minimum=1))))
+
+
+def sweep_config(steps: int = 400) -> dict:
+    """The ``sweep`` study: the comparison's cells, sizes and budget at each rate of
+    :data:`SWEEP_LRS`, seeds :data:`SWEEP_SEEDS`, evaluated every 100 steps (JSON-ready)."""
+    c = compare_config(steps=steps, lr={cell: None for cell in CELLS})
+    return dict(c, lr=None, lrs=list(SWEEP_LRS), seeds=list(SWEEP_SEEDS), eval_every=100)
+
+
+def choose_lr(sweep_rows: list) -> dict:
+    """``{cell: lr}``: for each cell, the rate of the sweep with the lowest median final validation
+    perplexity over its seeds; among equals, the smaller rate. The same rule for every cell.
+    (A language model has no "solved", so the course's :func:`~lstm_course.studies.best_rate` does
+    not apply; the perplexity it reaches is the measure.)"""
+    rates = {}
+    for cell in CELLS:
+        by_rate = {}
+        for row in sweep_rows:
+            if row["cell"] == cell:
+                by_rate.setdefault(row["lr"], []).append(row["final"])
+        if not by_rate:
+            raise ValueError(f"sweep_rows has no run of the cell {cell!r}")
+        rates[cell] = min(by_rate, key=lambda lr: (float(np.median(by_rate[lr])), lr))
+    return rates
 
 
 def split():
@@ -125,11 +159,22 @@ def run_compare(cell: str, seed: int, *, config: dict | None = None, weights_fol
     """
     c = compare_config() if config is None else config
     _check_choice("cell", cell, tuple(c["cells"]))
-    row, model = _train(cell, c["hidden_sizes"][cell], check_int("seed", seed, minimum=0), c)
+    run = dict(c, lr=c["lr"][cell])  # the cell's own rate
+    row, model = _train(cell, c["hidden_sizes"][cell], check_int("seed", seed, minimum=0), run)
     extra = time_scale_summary(model) if cell == "lstm" else {}
     if weights_folder is not None and (cell, seed) in SAVED:
         save_weights(SAVED[cell, seed], model, weights_folder)
-    return dict(cell=cell, hidden_size=c["hidden_sizes"][cell], **row, **extra)
+    return dict(cell=cell, hidden_size=c["hidden_sizes"][cell], lr=run["lr"], **row, **extra)
+
+
+def run_sweep(cell: str, lr: float, seed: int, *, config: dict | None = None) -> dict:
+    """Train one model of the ``sweep`` study: ``cell`` at learning rate ``lr`` from
+    ``torch.manual_seed(seed)``. Returns the row of :func:`run_long` with ``cell``,
+    ``hidden_size`` and ``lr`` added."""
+    c = sweep_config() if config is None else config
+    _check_choice("cell", cell, tuple(c["cells"]))
+    row, _ = _train(cell, c["hidden_sizes"][cell], check_int("seed", seed, minimum=0), dict(c, lr=lr))
+    return dict(cell=cell, hidden_size=c["hidden_sizes"][cell], lr=lr, **row)
 
 
 def load_long_run() -> dict:
@@ -157,6 +202,10 @@ def main(argv: list | None = None) -> None:
     if args.study == "long":
         config = charlm_config(args.seeds, 1200 if args.steps is None else args.steps)
         fn, jobs = functools.partial(run_long, config=config), [(seed,) for seed in config["seeds"]]
+    elif args.study == "sweep":
+        config = sweep_config(400 if args.steps is None else args.steps)
+        fn = functools.partial(run_sweep, config=config)
+        jobs = [(cell, lr, seed) for cell in config["cells"] for lr in config["lrs"] for seed in config["seeds"]]
     else:
         config = compare_config(args.seeds, 400 if args.steps is None else args.steps)
         fn = functools.partial(run_compare, config=config,

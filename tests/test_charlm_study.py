@@ -10,8 +10,9 @@ import pytest
 import torch
 
 from lstm_course import studies
-from lstm_course.charlm_study import (CELLS, charlm_config, compare_config, load_comparison,
-                                      load_long_run, main, run_compare, run_long, time_scale_summary)
+from lstm_course.charlm_study import (CELLS, SWEEP_LRS, SWEEP_SEEDS, STUDIES, charlm_config, choose_lr,
+                                      compare_config, load_comparison, load_long_run, main, run_compare,
+                                      run_long, run_sweep, sweep_config, time_scale_summary)
 
 PREFIX_STEPS = 50  # one evaluation interval of the comparison, a few seconds per run
 SAME_KERNELS_RTOL = 1e-4  # bit-identical up to the file's 6 significant digits
@@ -94,6 +95,45 @@ def test_a_prefix_of_the_comparison_reproduces(comparison, cell, seed):
         assert math.isclose(new, saved, rel_tol=rtol), (new, saved)
 
 
+def test_the_sweep_covers_every_cell_and_rate_and_chose_the_comparisons_rates(comparison):
+    sweep = studies.load_results(STUDIES["sweep"])
+    assert sweep["config"] == sweep_config(sweep["config"]["steps"])
+    assert sweep["config"]["steps"] == comparison["config"]["steps"]  # the same budget
+    assert sorted((r["cell"], r["lr"], r["seed"]) for r in sweep["rows"]) == sorted(
+        (cell, lr, seed) for cell in CELLS for lr in SWEEP_LRS for seed in SWEEP_SEEDS)
+    assert not set(SWEEP_SEEDS) & set(comparison["config"]["seeds"])  # its own seeds
+    _check_curves(sweep["rows"], sweep["config"])
+    assert comparison["config"]["lr"] == choose_lr(sweep["rows"])
+    assert all(r["lr"] == comparison["config"]["lr"][r["cell"]] for r in comparison["rows"])
+
+
+def test_choose_lr_takes_the_lowest_median_perplexity_and_the_smaller_rate_on_a_tie():
+    rows = [dict(cell=cell, lr=lr, final=final) for cell in CELLS
+            for lr, finals in ((1e-3, (5.0, 7.0)), (1e-2, (6.5, 5.5)), (1e-1, (4.0, 9.0)))
+            for final in finals]
+    assert choose_lr(rows) == {cell: 1e-3 for cell in CELLS}  # medians 6.0, 6.0, 6.5: a tie
+    rows += [dict(cell="rnn", lr=1e-1, final=1.0)] * 3  # median 4.0
+    assert choose_lr(rows)["rnn"] == 1e-1
+    with pytest.raises(ValueError, match="no run of the cell 'gru'"):
+        choose_lr([r for r in rows if r["cell"] != "gru"])
+
+
+def test_a_prefix_of_a_sweep_run_reproduces():
+    sweep = studies.load_results(STUDIES["sweep"])
+    config = dict(sweep["config"], steps=100)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        row = run_sweep("rnn", 3e-3, 100, config=config)
+    finally:
+        torch.set_num_threads(threads)
+    old = next(r for r in sweep["rows"] if (r["cell"], r["lr"], r["seed"]) == ("rnn", 3e-3, 100))
+    rtol = SAME_KERNELS_RTOL if _same_kernels(sweep["provenance"]) else OTHER_KERNELS_RTOL
+    assert row["eval_step"] == old["eval_step"][:2] == [0, 100]
+    for new, saved in zip(row["val_perplexity"], old["val_perplexity"]):
+        assert math.isclose(new, saved, rel_tol=rtol), (new, saved)
+
+
 def test_bad_input_is_refused():
     with pytest.raises(ValueError, match="seed"):
         run_long(-1)
@@ -101,6 +141,8 @@ def test_bad_input_is_refused():
         charlm_config(steps=0)
     with pytest.raises(ValueError, match="cell"):
         run_compare("transformer", 0)
+    with pytest.raises(ValueError, match="cell"):
+        run_sweep("transformer", 1e-2, 100)
     with pytest.raises(ValueError, match="seeds"):
         compare_config(seeds=0)
     with pytest.raises(SystemExit):  # argparse: the study must be named
