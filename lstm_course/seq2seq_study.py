@@ -15,20 +15,26 @@ process on one thread, seeded (``torch.manual_seed(seed)`` before building the m
 
     python -m lstm_course.seq2seq_study [--workers N] [--out PATH]
 
-writes ``lstm_course/data/studies/seq2seq.json``, which the chapter reads.
+writes ``lstm_course/data/studies/seq2seq.json``, which the chapter reads. Each set-up's learning
+rate comes from a sweep (``--sweep``, file ``seq2seq_sweep.json``): every set-up at each rate of
+:data:`SWEEP`, seeds of its own, the same training; :func:`choose_lr` keeps, for each set-up
+alike, the rate with the lowest median validation cross-entropy (the training loss, in the set-up's
+own regime, on fresh strings of the training lengths), the measure the char LM's sweep uses too.
 """
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import time
 
 import torch
 
 from ._validate import check_int
-from .seq2seq import Seq2Seq
+from .seq2seq import Seq2Seq, sequence_loss
 from .seq2seq_decode import beam_search, greedy_decode
 from .seq2seq_train import accuracy_by_length, held_out_strings, reverse_task, token_accuracy, train_seq2seq
+from .seq2seq_tasks import decoder_inputs
 from .studies import default_workers, load_results, run_parallel, save_results
 from .weights import WEIGHTS_DIR, load_weights, save_weights
 
@@ -42,12 +48,20 @@ SETUPS = {  # name -> (attention, teacher forcing)
 #: Runs whose trained models ship as weights (:mod:`lstm_course.weights`): the chapter draws the
 #: attention of this one. ``python -m lstm_course.seq2seq_study --save-models`` retrains them.
 SAVED_MODELS = {("attention", 0): "seq2seq_attention_seed0"}
+#: The learning-rate sweep: rates, seeds (none of the study's), and the validation strings (of the
+#: training lengths, drawn with a seed apart from training's and the tests').
+SWEEP = dict(lrs=[3e-3, 1e-2, 3e-2, 1e-1], seeds=[100, 101, 102], val_n=1000, val_seed=20_000)
 
 
-def seq2seq_config() -> dict:
-    """The study's grid and budget (JSON-ready): set-ups, seeds, model size, training, tests."""
+def seq2seq_config(lr: dict | None = None) -> dict:
+    """The study's grid and budget (JSON-ready): set-ups, seeds, model size, training, tests.
+
+    ``lr`` maps each set-up to its learning rate; None: the rates the committed sweep chose
+    (:func:`choose_lr` of ``seq2seq_sweep.json``).
+    """
+    lr = choose_lr(load_results("seq2seq_sweep")["rows"]) if lr is None else dict(lr)
     return dict(setups=list(SETUPS), seeds=[0, 1, 2, 3, 4], hidden_size=32, embed_size=16, train_min=1,
-                train_max=10, steps=500, batch=64, lr=1e-2, clip=1.0, test_lengths=[2, 4, 6, 8, 10, 12, 14, 16],
+                train_max=10, steps=500, batch=64, lr=lr, clip=1.0, test_lengths=[2, 4, 6, 8, 10, 12, 14, 16],
                 test_n=100, beam_width=4, beam_n=30, exposure_n=500)
 
 
@@ -81,10 +95,10 @@ def run_seq2seq(setup: str, seed: int, *, config: dict | None = None, beam: bool
     start = time.perf_counter()
     model = make_seq2seq(setup, seed, c)
     history = train_seq2seq(model, reverse_task(c["train_min"], c["train_max"]), steps=c["steps"],
-                            batch_size=c["batch"], lr=c["lr"], clip=c["clip"], teacher_forcing=SETUPS[setup][1],
-                            seed=seed)
+                            batch_size=c["batch"], lr=c["lr"][setup], clip=c["clip"],
+                            teacher_forcing=SETUPS[setup][1], seed=seed)
     exposure = reverse_task(c["train_min"], c["train_max"])(c["exposure_n"], seed=10_000 + seed)
-    row = dict(setup=setup, seed=seed, parameters=sum(p.numel() for p in model.parameters()),
+    row = dict(setup=setup, seed=seed, lr=c["lr"][setup], parameters=sum(p.numel() for p in model.parameters()),
                final_loss=sum(history.loss[-20:]) / 20,
                greedy={str(k): v for k, v in accuracy_by_length(model, c["test_lengths"], c["test_n"],
                                                                 seed=seed).items()},
@@ -95,6 +109,44 @@ def run_seq2seq(setup: str, seed: int, *, config: dict | None = None, beam: bool
         row["beam"], row["beam_greedy"], row["beam_lower"] = beam_against_greedy(model, c, seed)
     row["seconds"] = round(time.perf_counter() - start, 1)
     return (row, model) if return_model else row
+
+
+def run_sweep(setup: str, lr: float, seed: int, config: dict | None = None) -> dict:
+    """One run of the learning-rate sweep: ``setup`` trained as in the study at rate ``lr``, then
+    its validation cross-entropy on :data:`SWEEP`'s strings: the training loss (mean over target
+    tokens) in the set-up's own regime, the decoder fed the truth or, free-running, its own outputs.
+
+    Returns:
+        The row: ``setup, lr, seed, final_loss`` (mean of the last 20 updates), ``val_loss``.
+    """
+    c = seq2seq_config(lr={s: lr for s in SETUPS}) if config is None else config
+    model = make_seq2seq(setup, seed, c)
+    task = reverse_task(c["train_min"], c["train_max"])
+    history = train_seq2seq(model, task, steps=c["steps"], batch_size=c["batch"], lr=lr, clip=c["clip"],
+                            teacher_forcing=SETUPS[setup][1], seed=seed)
+    data = task(SWEEP["val_n"], seed=SWEEP["val_seed"] + seed)
+    with torch.no_grad():
+        if SETUPS[setup][1]:  # teacher forcing: fed the truth, as in training
+            out = model(data.src, data.src_lengths, targets=decoder_inputs(data.tgt))
+        else:  # free-running: fed its own argmax, as in training
+            out = model(data.src, data.src_lengths, steps=data.tgt.shape[0])
+        val_loss = float(sequence_loss(out.logits, data.tgt))
+    return dict(setup=setup, lr=lr, seed=seed, final_loss=sum(history.loss[-20:]) / 20, val_loss=val_loss)
+
+
+def choose_lr(sweep_rows: list) -> dict:
+    """``{setup: lr}``: for each set-up, the rate with the lowest median ``val_loss`` over the
+    sweep's seeds; among equals, the smaller rate. The same rule for every set-up."""
+    rates = {}
+    for setup in SETUPS:
+        by_rate = {}
+        for row in sweep_rows:
+            if row["setup"] == setup:
+                by_rate.setdefault(row["lr"], []).append(row["val_loss"])
+        if not by_rate:
+            raise ValueError(f"sweep_rows has no run of the set-up {setup!r}")
+        rates[setup] = min(by_rate, key=lambda lr: (statistics.median(by_rate[lr]), lr))
+    return rates
 
 
 def beam_against_greedy(model: Seq2Seq, config: dict, seed: int):
@@ -143,6 +195,8 @@ def main(argv: list | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m lstm_course.seq2seq_study", description=main.__doc__)
     parser.add_argument("--workers", type=int, default=None, help="processes (default: every core)")
     parser.add_argument("--out", default=None, help="output file (default: the shipped results file)")
+    parser.add_argument("--sweep", action="store_true",
+                        help="only run the learning-rate sweep and write seq2seq_sweep.json (or --out)")
     parser.add_argument("--save-models", action="store_true",
                         help="only retrain the runs of SAVED_MODELS and save their weights (the shipped folder)")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
@@ -154,13 +208,24 @@ def main(argv: list | None = None) -> None:
             print(f"{row['setup']}, seed {row['seed']}: greedy {row['greedy']} "
                   f"({'as' if same else 'NOT as'} in the committed file)")
         return
+    command = "python -m lstm_course.seq2seq_study " + " ".join(sys.argv[1:] if argv is None else argv)
+    if args.sweep:
+        jobs = [(setup, lr, seed) for setup in SETUPS for lr in SWEEP["lrs"] for seed in SWEEP["seeds"]]
+        workers = min(default_workers() if args.workers is None else check_int("workers", args.workers), len(jobs))
+        start = time.perf_counter()
+        rows = run_parallel(run_sweep, jobs, workers, desc="sweep runs")
+        wall = time.perf_counter() - start
+        config = dict(seq2seq_config(lr={}), lr=None, sweep=SWEEP)
+        path = save_results("seq2seq_sweep", rows, config, args.out, command=command.strip(), wall_time=wall,
+                            workers=workers)
+        print(f"chosen: {choose_lr(rows)}; {len(rows)} runs in {wall:.0f} s; wrote {path}")
+        return
     config = seq2seq_config()
     jobs = [(setup, seed) for setup in config["setups"] for seed in config["seeds"]]
     workers = min(default_workers() if args.workers is None else check_int("workers", args.workers), len(jobs))
     start = time.perf_counter()
     rows = run_parallel(_run_default, jobs, workers, desc="seq2seq runs")
     wall = time.perf_counter() - start
-    command = "python -m lstm_course.seq2seq_study " + " ".join(sys.argv[1:] if argv is None else argv)
     path = save_results("seq2seq", rows, config, args.out, command=command.strip(), wall_time=wall,
                         workers=workers)
     for setup in config["setups"]:

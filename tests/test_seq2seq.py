@@ -230,6 +230,46 @@ def test_study_results_file_matches_config():
         (s, seed) for s in SETUPS for seed in config["seeds"])
 
 
+def test_the_sweep_covers_every_setup_and_rate_and_chose_the_studys_rates():
+    from lstm_course.seq2seq_study import SWEEP, choose_lr
+
+    sweep = load_results("seq2seq_sweep")
+    assert sweep["config"]["sweep"] == SWEEP
+    assert sweep["config"] == dict(seq2seq_config(lr={}), lr=None, sweep=SWEEP)
+    assert sorted((r["setup"], r["lr"], r["seed"]) for r in sweep["rows"]) == sorted(
+        (s, lr, seed) for s in SETUPS for lr in SWEEP["lrs"] for seed in SWEEP["seeds"])
+    assert not set(SWEEP["seeds"]) & set(seq2seq_config()["seeds"])  # the sweep's own seeds
+    chosen = choose_lr(sweep["rows"])
+    assert seq2seq_config()["lr"] == chosen
+    assert all(min(SWEEP["lrs"]) < lr < max(SWEEP["lrs"]) for lr in chosen.values())  # inside the grid
+    assert all(r["lr"] == chosen[r["setup"]] for r in load_results("seq2seq")["rows"])
+
+
+def test_choose_lr_takes_the_lowest_median_loss_and_the_smaller_rate_on_a_tie():
+    from lstm_course.seq2seq_study import choose_lr
+
+    rows = [dict(setup=s, lr=lr, val_loss=loss) for s in SETUPS
+            for lr, losses in ((1e-3, (0.5, 0.3)), (1e-2, (0.2, 0.6)), (1e-1, (0.9, 0.7)))
+            for loss in losses]
+    assert choose_lr(rows) == {s: 1e-3 for s in SETUPS}  # medians 0.4, 0.4, 0.8: a tie
+    rows += [dict(setup="plain", lr=1e-1, val_loss=0.1)] * 3
+    assert choose_lr(rows)["plain"] == 1e-1
+    with pytest.raises(ValueError, match="no run of the set-up 'attention'"):
+        choose_lr([r for r in rows if r["setup"] != "attention"])
+
+
+def test_a_sweep_run_reruns_to_its_committed_loss():
+    """One run of the sweep in full (training, then the validation loss): the free-running one,
+    whose validation decodes its own outputs. Training amplifies the CPU's last bits: a margin."""
+    from lstm_course.seq2seq_study import run_sweep
+
+    committed = next(r for r in load_results("seq2seq_sweep")["rows"]
+                     if (r["setup"], r["lr"], r["seed"]) == ("plain, free-running", 3e-2, 100))
+    row = run_sweep("plain, free-running", 3e-2, 100)
+    assert abs(row["val_loss"] - committed["val_loss"]) < 0.05 * committed["val_loss"], (row, committed)
+    assert abs(row["final_loss"] - committed["final_loss"]) < 0.05 * committed["final_loss"]
+
+
 def test_study_sample_reruns_to_the_same_decisions():
     """Re-run the plain model of seed 0 (greedy decoding only; the chapter re-runs the attention
     model of seed 0) and check the committed row's decisions: it fails from 8 digits on, the
