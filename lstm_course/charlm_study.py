@@ -38,7 +38,7 @@ from ._validate import check_int
 from .charlm import CharLM, lstm_trace, train_charlm
 from .models import matched_hidden_size
 from .probes import forget_time_scales
-from .studies import _check_choice, default_workers, load_results, run_parallel, save_results
+from .studies import _check_choice, default_workers, load_results, lowest_median_rate, run_parallel, save_results
 from .text import Vocab, batchify, load_text, train_val_split
 from .weights import WEIGHTS_DIR, save_weights
 
@@ -86,16 +86,7 @@ def choose_lr(sweep_rows: list) -> dict:
     perplexity over its seeds; among equals, the smaller rate. The same rule for every cell.
     (A language model has no "solved", so the course's :func:`~lstm_course.studies.best_rate` does
     not apply; the perplexity it reaches is the measure.)"""
-    rates = {}
-    for cell in CELLS:
-        by_rate = {}
-        for row in sweep_rows:
-            if row["cell"] == cell:
-                by_rate.setdefault(row["lr"], []).append(row["final"])
-        if not by_rate:
-            raise ValueError(f"sweep_rows has no run of the cell {cell!r}")
-        rates[cell] = min(by_rate, key=lambda lr: (float(np.median(by_rate[lr])), lr))
-    return rates
+    return lowest_median_rate(sweep_rows, "cell", CELLS, "final")
 
 
 def split():

@@ -24,7 +24,6 @@ own regime, on fresh strings of the training lengths), the measure the char LM's
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 
@@ -35,7 +34,7 @@ from .seq2seq import Seq2Seq, sequence_loss
 from .seq2seq_decode import beam_search, greedy_decode
 from .seq2seq_train import accuracy_by_length, held_out_strings, reverse_task, token_accuracy, train_seq2seq
 from .seq2seq_tasks import decoder_inputs
-from .studies import default_workers, load_results, run_parallel, save_results
+from .studies import default_workers, load_results, lowest_median_rate, run_parallel, save_results
 from .weights import WEIGHTS_DIR, load_weights, save_weights
 
 SETUPS = {  # name -> (attention, teacher forcing)
@@ -137,16 +136,7 @@ def run_sweep(setup: str, lr: float, seed: int, config: dict | None = None) -> d
 def choose_lr(sweep_rows: list) -> dict:
     """``{setup: lr}``: for each set-up, the rate with the lowest median ``val_loss`` over the
     sweep's seeds; among equals, the smaller rate. The same rule for every set-up."""
-    rates = {}
-    for setup in SETUPS:
-        by_rate = {}
-        for row in sweep_rows:
-            if row["setup"] == setup:
-                by_rate.setdefault(row["lr"], []).append(row["val_loss"])
-        if not by_rate:
-            raise ValueError(f"sweep_rows has no run of the set-up {setup!r}")
-        rates[setup] = min(by_rate, key=lambda lr: (statistics.median(by_rate[lr]), lr))
-    return rates
+    return lowest_median_rate(sweep_rows, "setup", SETUPS, "val_loss")
 
 
 def beam_against_greedy(model: Seq2Seq, config: dict, seed: int):

@@ -39,6 +39,7 @@ import os
 import pathlib
 import platform
 import re
+import statistics
 import sys
 import time
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -272,6 +273,25 @@ def best_rate(runs_by_rate: dict, tie_break) -> float:
                          f"got {runs_by_rate!r:.80}")
     return min(runs_by_rate, key=lambda lr: (-sum(bool(r["solved"]) for r in runs_by_rate[lr]),
                                              tie_break(runs_by_rate[lr]), lr))
+
+
+def lowest_median_rate(sweep_rows: list, group: str, names, metric: str) -> dict:
+    """``{name: lr}``: for each ``name`` of ``names``, the learning rate whose runs (the rows with
+    ``row[group] == name``) have the lowest median ``row[metric]``; among equals, the smaller rate.
+
+    The rule of the sweeps that rank by a loss rather than by solved runs (the char LM's
+    perplexity, the seq2seq study's validation cross-entropy); :func:`best_rate` is the other.
+    """
+    rates = {}
+    for name in names:
+        by_rate = {}
+        for row in sweep_rows:
+            if row[group] == name:
+                by_rate.setdefault(row["lr"], []).append(row[metric])
+        if not by_rate:
+            raise ValueError(f"sweep_rows has no run of the {group} {name!r}")
+        rates[name] = min(by_rate, key=lambda lr: (statistics.median(by_rate[lr]), lr))
+    return rates
 
 
 def choose_lr(sweep_rows: list, config: dict) -> dict:

@@ -254,7 +254,7 @@ def test_choose_lr_takes_the_lowest_median_loss_and_the_smaller_rate_on_a_tie():
     assert choose_lr(rows) == {s: 1e-3 for s in SETUPS}  # medians 0.4, 0.4, 0.8: a tie
     rows += [dict(setup="plain", lr=1e-1, val_loss=0.1)] * 3
     assert choose_lr(rows)["plain"] == 1e-1
-    with pytest.raises(ValueError, match="no run of the set-up 'attention'"):
+    with pytest.raises(ValueError, match="no run of the setup 'attention'"):
         choose_lr([r for r in rows if r["setup"] != "attention"])
 
 
