@@ -131,8 +131,8 @@ def time_calls(fns: Mapping[str, Callable[[], object]], *, repeats: int = 5, war
     (wrapping around), so that no function always runs first, then the others in a shuffled
     order (seeded, so every run shuffles alike), so that no function always runs right after
     the same neighbour (a neighbour's threads that still spin, or its freed memory, would
-    otherwise slow the same function every round). Each function has ``warmup`` untimed calls first; the
-    machine is left ``idle`` seconds before each timed call. This is the one timing helper of
+    otherwise slow the same function every round). Each function has ``warmup`` untimed calls
+    first; the machine is left ``idle`` seconds before each timed call. This is the one timing helper of
     the course: the cost chapter and ``benchmarks/bench_rnn.py`` both use it.
 
     Args:

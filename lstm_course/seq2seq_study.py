@@ -13,7 +13,7 @@ lengths with the decoder fed the truth and fed its own outputs (exposure bias). 
 process on one thread, seeded (``torch.manual_seed(seed)`` before building the model, then
 ``train_seq2seq(..., seed=seed)``), so a row depends neither on the worker nor on the order::
 
-    python -m lstm_course.seq2seq_study [--workers N] [--out PATH]
+    python -m lstm_course.seq2seq_study [--sweep] [--workers N] [--out PATH]
 
 writes ``lstm_course/data/studies/seq2seq.json``, which the chapter reads. Each set-up's learning
 rate comes from a sweep (``--sweep``, file ``seq2seq_sweep.json``): every set-up at each rate of
@@ -30,10 +30,10 @@ import time
 import torch
 
 from ._validate import check_int
-from .seq2seq import Seq2Seq, sequence_loss
+from .seq2seq import Seq2Seq
 from .seq2seq_decode import beam_search, greedy_decode
-from .seq2seq_train import accuracy_by_length, held_out_strings, reverse_task, token_accuracy, train_seq2seq
-from .seq2seq_tasks import decoder_inputs
+from .seq2seq_train import (accuracy_by_length, held_out_strings, reverse_task, token_accuracy, train_seq2seq,
+                            validation_loss)
 from .studies import default_workers, load_results, lowest_median_rate, run_parallel, save_results
 from .weights import WEIGHTS_DIR, load_weights, save_weights
 
@@ -123,13 +123,7 @@ def run_sweep(setup: str, lr: float, seed: int, config: dict | None = None) -> d
     task = reverse_task(c["train_min"], c["train_max"])
     history = train_seq2seq(model, task, steps=c["steps"], batch_size=c["batch"], lr=lr, clip=c["clip"],
                             teacher_forcing=SETUPS[setup][1], seed=seed)
-    data = task(SWEEP["val_n"], seed=SWEEP["val_seed"] + seed)
-    with torch.no_grad():
-        if SETUPS[setup][1]:  # teacher forcing: fed the truth, as in training
-            out = model(data.src, data.src_lengths, targets=decoder_inputs(data.tgt))
-        else:  # free-running: fed its own argmax, as in training
-            out = model(data.src, data.src_lengths, steps=data.tgt.shape[0])
-        val_loss = float(sequence_loss(out.logits, data.tgt))
+    val_loss = validation_loss(model, task(SWEEP["val_n"], seed=SWEEP["val_seed"] + seed), SETUPS[setup][1])
     return dict(setup=setup, lr=lr, seed=seed, final_loss=sum(history.loss[-20:]) / 20, val_loss=val_loss)
 
 

@@ -64,11 +64,7 @@ def train_seq2seq(model: Seq2Seq, task: Callable[..., Seq2SeqData], *, steps: in
     model.train()
     for step in range(steps):
         data = task(batch_size, seed=batch_seed(seed, step))
-        if teacher_forcing:
-            out = model(data.src, data.src_lengths, targets=decoder_inputs(data.tgt))
-        else:
-            out = model(data.src, data.src_lengths, steps=data.tgt.shape[0])
-        loss = sequence_loss(out.logits, data.tgt)
+        loss = sequence_loss(decoder_logits(model, data, teacher_forcing), data.tgt)
         opt.zero_grad()
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), clip)
@@ -78,16 +74,27 @@ def train_seq2seq(model: Seq2Seq, task: Callable[..., Seq2SeqData], *, steps: in
     return Seq2SeqHistory(losses, steps)
 
 
+def decoder_logits(model: Seq2Seq, data: Seq2SeqData, teacher_forcing: bool) -> torch.Tensor:
+    """The decoder's logits ``(T_out, B, V)`` on ``data``, fed the target prefix
+    (``teacher_forcing=True``) or its own argmax outputs (False): the two regimes of training."""
+    if teacher_forcing:
+        return model(data.src, data.src_lengths, targets=decoder_inputs(data.tgt)).logits
+    return model(data.src, data.src_lengths, steps=data.tgt.shape[0]).logits
+
+
 @torch.no_grad()
 def token_accuracy(model: Seq2Seq, data: Seq2SeqData, teacher_forcing: bool) -> float:
     """Share of target tokens (``EOS`` included, ``PAD`` not) that the decoder predicts as its argmax,
     fed the target prefix (``teacher_forcing=True``) or its own previous outputs (False)."""
-    if teacher_forcing:
-        out = model(data.src, data.src_lengths, targets=decoder_inputs(data.tgt))
-    else:
-        out = model(data.src, data.src_lengths, steps=data.tgt.shape[0])
     real = data.tgt != 0
-    return float((out.logits.argmax(-1) == data.tgt)[real].float().mean())
+    return float((decoder_logits(model, data, teacher_forcing).argmax(-1) == data.tgt)[real].float().mean())
+
+
+@torch.no_grad()
+def validation_loss(model: Seq2Seq, data: Seq2SeqData, teacher_forcing: bool) -> float:
+    """The training loss (mean cross-entropy over real target tokens) on ``data``, in the regime
+    ``teacher_forcing`` names, without a gradient: what a learning-rate sweep compares."""
+    return float(sequence_loss(decoder_logits(model, data, teacher_forcing), data.tgt))
 
 
 def held_out_strings(length: int, n: int, *, task: str = "reverse", seed: int = 0) -> Seq2SeqData:
