@@ -110,7 +110,9 @@ def numpy_floor_case(params, xs, passes=False, activation="tanh"):
     H = params["W_hh"].shape[1]
     W_ih, W_hh = params["W_ih"], params["W_hh"]
     W_hhT, W_ihT, xs2 = np.ascontiguousarray(W_hh.T), np.ascontiguousarray(W_ih.T), xs.reshape(T * B, D)
-    h, dh, recurrent = np.zeros((B, H), xs.dtype), np.empty((B, H), xs.dtype), np.empty((B, 4 * H), xs.dtype)
+    # dh starts at zero, and the passes keep the stand-in gradients at exact zeros: an uninitialised
+    # buffer could hold NaN or subnormal numbers, and subnormal arithmetic is slow on x86
+    h, dh, recurrent = np.zeros((B, H), xs.dtype), np.zeros((B, H), xs.dtype), np.empty((B, 4 * H), xs.dtype)
     hs2 = np.zeros(((T - 1) * B, H), xs.dtype)
     gates = np.empty((T, B, 4 * H), xs.dtype)
     c, tmp, u, dc = np.zeros((4, B, H), xs.dtype)  # (B, H) operands and results of the passes
@@ -191,7 +193,7 @@ def torch_floor_case(W_ih, W_hh, bias, x, passes=False):
     T, B, D = x.shape
     H = W_hh.shape[1]
     W_hhT, xs2 = W_hh.t(), x.reshape(T * B, D)
-    h, dh = torch.zeros(B, H, dtype=x.dtype), torch.empty(B, H, dtype=x.dtype)
+    h, dh = torch.zeros(B, H, dtype=x.dtype), torch.zeros(B, H, dtype=x.dtype)  # zeros: see numpy_floor_case
     hs2 = torch.zeros((T - 1) * B, H, dtype=x.dtype)
     gates = torch.empty(T, B, 4 * H, dtype=x.dtype)
     c, tmp, u, dc = torch.zeros(4, B, H, dtype=x.dtype).unbind(0)

@@ -6,6 +6,7 @@ import pathlib
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 import torch
 from hypothesis import given, settings
@@ -165,3 +166,17 @@ def test_benchmark_dispatch_floor_adds_t_times_the_fixed_cost_of_the_other_calls
     assert bench.dispatch_floor(bench.NUMPY, (200, 16, 1, 32), med, fixed) == pytest.approx(0.015)
     fixed[bench.NUMPY_FLOOR] = 40.0  # noise can make the difference negative: then nothing is added
     assert bench.dispatch_floor(bench.NUMPY, (200, 16, 1, 32), med, fixed) == pytest.approx(0.010)
+
+
+def test_benchmark_numpy_floors_compute_on_finite_normal_numbers():
+    """The floors time passes on stand-in values: those must stay finite (no overflow, no NaN), or
+    the floor would time arithmetic that no LSTM does. Run twice: the buffers persist between runs."""
+    spec = importlib.util.spec_from_file_location("bench_rnn", ROOT / "benchmarks" / "bench_rnn.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    for dtype in ("float32", "float64"):
+        cases, _ = bench.build_cases(200, 4, 3, 8, dtype, 0)
+        for name in (bench.NUMPY_FLOOR, *bench.NUMPY_PASSES_ROUTES.values()):
+            with np.errstate(all="raise"):  # overflow, invalid (NaN) and underflow all raise
+                cases[name].run()
+                cases[name].run()
