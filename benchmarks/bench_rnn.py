@@ -178,23 +178,23 @@ def numpy_floor_case(params, xs, passes=False, activation="tanh"):
     return Case(run, lambda: None, lambda: None)
 
 
-def torch_floor_case(W_ih, W_hh, bias, x, passes=False):
+def torch_floor_case(W_ih, W_hh, x, passes=False):
     """Only the matrix products of the hand-BPTT LSTM (lstm_course.torch.bptt), same shapes, same calls.
 
     With ``passes``, each step also makes the fewest element-wise passes the equations need with
-    PyTorch's fused operations (``addmm_`` already adds the input projection, ``addcmul_`` makes
-    ``f⊙c + i⊙g`` two passes): forward, one ``sigmoid_`` over ``4P`` (the cheaper of torch's two
-    activations on x86: the g rows are doubled, exactly, so the g block holds ``σ(2aᵍ)`` and
-    ``g = 2σ(2aᵍ) − 1``), ``f⊙c``, ``+ 2 i⊙σ(2aᵍ)``, ``− i``, ``tanh(c)``, ``o⊙tanh(c)``; backward,
-    the gates' derivatives as one pass over ``4P`` and one over ``P``, ``δh``, ``δc̄ = δc + δh⊙u``,
-    ``δa`` of i, f, g over ``3P``, of o and ``δc_{t-1}`` over ``P`` (``P = B·H``; 21 ``P`` numbers,
-    13 calls a step).
+    PyTorch's fused operations (``addmm_`` adds the input projection in the forward and the output's
+    gradient in the backward, ``addcmul_`` makes ``f⊙c + i⊙g`` two passes): forward, one
+    ``sigmoid_`` over ``4P`` (the cheaper of torch's two activations on x86: the g rows are
+    doubled, exactly, so the g block holds ``σ(2aᵍ)`` and ``g = 2σ(2aᵍ) − 1``), ``f⊙c``,
+    ``+ 2 i⊙σ(2aᵍ)``, ``− i``, ``tanh(c)``, ``o⊙tanh(c)``; backward, the gates' derivatives as one
+    pass over ``4P`` and one over ``P``, ``δc̄ = δc + δh⊙u``, ``δa`` of i, f, g over ``3P``, of o
+    and ``δc_{t-1}`` over ``P`` (``P = B·H``; 20 ``P`` numbers, 12 calls a step).
     """
     T, B, D = x.shape
     H = W_hh.shape[1]
     W_hhT, xs2 = W_hh.t(), x.reshape(T * B, D)
     h, dh = torch.zeros(B, H, dtype=x.dtype), torch.zeros(B, H, dtype=x.dtype)  # zeros: see numpy_floor_case
-    hs2 = torch.zeros((T - 1) * B, H, dtype=x.dtype)
+    Z = torch.ones(T * B, D + H + 1, dtype=x.dtype)  # [X, H_prev, 1] of the parameters' gradients
     gates = torch.empty(T, B, 4 * H, dtype=x.dtype)
     c, tmp, u, dc = torch.zeros(4, B, H, dtype=x.dtype).unbind(0)
     # every view a step needs, made once: the loops make only the calls they count
@@ -213,14 +213,13 @@ def torch_floor_case(W_ih, W_hh, bias, x, passes=False):
     def backward_passes(a, ifg, i, f, g, o, ifg3):
         a.mul_(a)
         u.mul_(u)
-        dh.add_(u)
         torch.addcmul(dc, dh, u, out=tmp)
         ifg3.mul_(tmp3)
         o.mul_(dh)
         torch.mul(tmp, f, out=dc)
 
     def run():
-        torch.addmm(bias, xs2, W_ih.t(), out=gates.view(T * B, 4 * H))  # input projection
+        torch.mm(xs2, W_ih.t(), out=gates.view(T * B, 4 * H))  # input projection
         for t in range(T):
             steps[t][0].addmm_(h, W_hhT)  # forward recurrence
             if passes:
@@ -228,10 +227,9 @@ def torch_floor_case(W_ih, W_hh, bias, x, passes=False):
         for t in range(T - 1, 0, -1):
             if passes:
                 backward_passes(*steps[t])
-            torch.addmm(h, steps[t][0], W_hh, out=dh)  # backward recurrence
+            dh.addmm_(steps[t][0], W_hh)  # backward recurrence, added to the output's gradient
         da2 = gates.view(T * B, 4 * H)
-        gates[0] @ W_hh, da2 @ W_ih, (xs2.t() @ da2).t(), h.t() @ gates[0]  # dh0, dxs, dW_ih, dW_hh (step 1)
-        hs2.t() @ da2[B:]  # dW_hh (steps 2 … T)
+        da2 @ W_ih, Z.t() @ da2  # dxs; dW_ih, dW_hh and db in one product, Z = [X, H_prev, 1]
 
     return Case(run, lambda: None, lambda: None)
 
@@ -253,7 +251,7 @@ def build_cases(T, B, D, H, dtype_name, seed):
     for route, name in NUMPY_PASSES_ROUTES.items():
         cases[name] = numpy_floor_case(arrays[0], arrays[1], passes=True, activation=route)
     with torch.no_grad():
-        weights = (ref.weight_ih_l0.detach(), ref.weight_hh_l0.detach(), ref.bias_ih_l0 + ref.bias_hh_l0)
+        weights = (ref.weight_ih_l0.detach(), ref.weight_hh_l0.detach())
     cases[TORCH_FLOOR] = torch_floor_case(*weights, x)
     cases[TORCH_PASSES] = torch_floor_case(*weights, x, passes=True)
     timed = [name for name in ROWS if name not in DISPATCH_FLOORS.values() and name != NUMPY_PASSES]
