@@ -16,7 +16,6 @@ the previous state), so a training step costs about three forward passes.
 Functions:
     lstm_flops          the matrix-product FLOPs of a forward pass, ``8·T·B·H·(D + H)``
     count_flops         the FLOPs torch actually runs in a call (``FlopCounterMode``)
-    time_call           the median wall time of a call over several repetitions
     time_calls          several calls timed side by side, in rotating order, with idle gaps
     saved_tensor_bytes  the bytes that autograd keeps for the backward pass of a call
     backward_with_recomputation  BPTT that stores one state per chunk and recomputes the rest
@@ -98,30 +97,6 @@ def count_flops(fn: Callable[[], object]) -> int:
 TIME_STATS = {"median": statistics.median, "min": min}
 
 
-def time_call(fn: Callable[[], object], *, repeats: int = 5, warmup: int = 1, idle: float = 0.0,
-              clock: Callable[[], float] = time.perf_counter) -> float:
-    """The median wall-clock time of ``fn()`` over ``repeats`` calls, in seconds.
-
-    ``warmup`` untimed calls come first (caches, lazy initialisation, thread pools).
-    Between timed calls the machine is left ``idle`` seconds, so that the threads of a
-    BLAS library that still spin after a call do not slow the next one. The median is
-    robust to the odd call slowed by another process.
-
-    Args:
-        fn: a callable without arguments.
-        repeats: number of timed calls (``>= 1``).
-        warmup: number of untimed calls before them (``>= 0``).
-        idle: seconds of sleep before each timed call (``>= 0``).
-        clock: ``time.perf_counter`` (wall-clock time, the default) or ``time.process_time``
-            (the CPU time of this process: on a machine busy with other work, and with one
-            thread, it leaves out the time other programs take).
-
-    Returns:
-        The median time in seconds (a float).
-    """
-    return time_calls({"fn": fn}, repeats=repeats, warmup=warmup, idle=idle, clock=clock)["fn"]
-
-
 def time_calls(fns: Mapping[str, Callable[[], object]], *, repeats: int = 5, warmup: int = 1,
                idle: float = 0.0, clock: Callable[[], float] = time.perf_counter, stat: str = "median",
                before: Mapping[str, Callable[[], object]] | None = None) -> dict:
@@ -137,7 +112,14 @@ def time_calls(fns: Mapping[str, Callable[[], object]], *, repeats: int = 5, war
 
     Args:
         fns: ``{name: callable without arguments}``, at least one entry.
-        repeats, warmup, idle, clock: as :func:`time_call`.
+        repeats: timed calls of each function (``>= 1``).
+        warmup: untimed calls of each function before them (``>= 0``): caches, lazy
+            initialisation, thread pools.
+        idle: seconds of sleep before each timed call (``>= 0``), so that the threads of a
+            BLAS library that still spin after a call do not slow the next one.
+        clock: ``time.perf_counter`` (wall-clock time, the default) or ``time.process_time``
+            (the CPU time of this process: on a machine busy with other work, and with one
+            thread, it leaves out the time other programs take).
         stat: ``"median"`` (robust to the odd slow call) or ``"min"`` (the fastest call: on a
             small shared machine noise only adds time, so the minimum is the steadiest estimate
             of what the code itself costs).

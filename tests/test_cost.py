@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from lstm_course.cost import (backward_with_recomputation, count_flops, loglog_slope, lstm_flops, saved_tensor_bytes,
-                               time_call, time_calls)
+                               time_calls)
 from lstm_course.torch import LSTM
 
 
@@ -76,7 +76,7 @@ def test_time_call_and_time_calls_run_every_function_the_right_number_of_times()
     assert calls == {"a": 5, "b": 5}
     assert all(t >= 0 for t in result.values())
     count = []
-    assert time_call(lambda: count.append(1), repeats=4, warmup=0, idle=0.001) >= 0
+    assert time_calls({"f": lambda: count.append(1)}, repeats=4, warmup=0, idle=0.001)["f"] >= 0
     assert len(count) == 4
 
 
@@ -120,11 +120,11 @@ def test_loglog_slope_recovers_a_power_law(p):
     (lambda: lstm_flops(0, 1, 1, 1), ValueError, "T must be at least 1; got 0"),
     (lambda: lstm_flops(1, 2.0, 1, 1), TypeError, "B must be an int; got float"),
     (lambda: count_flops(3), TypeError, "fn must be a callable"),
-    (lambda: time_call(lambda: None, repeats=0), ValueError, "repeats must be at least 1; got 0"),
-    (lambda: time_call(lambda: None, idle=-1), ValueError, "idle must be a number of seconds >= 0; got -1"),
+    (lambda: time_calls({"f": lambda: None}, repeats=0), ValueError, "repeats must be at least 1; got 0"),
+    (lambda: time_calls({"f": lambda: None}, idle=-1), ValueError, "idle must be a number of seconds >= 0; got -1"),
     (lambda: time_calls({}), TypeError, "fns must be a non-empty mapping"),
     (lambda: time_calls({"a": 1}), TypeError, "fns['a'] must be a callable"),
-    (lambda: time_call(lambda: None, clock=3), TypeError, "clock must be a callable"),
+    (lambda: time_calls({"f": lambda: None}, clock=3), TypeError, "clock must be a callable"),
     (lambda: saved_tensor_bytes(lambda: None, exclude=[1]), TypeError, "exclude must hold torch.Tensors; got int"),
     (lambda: loglog_slope([1, 2], [1, 0]), ValueError, "finite and positive"),
     (lambda: loglog_slope([1, 2, 3], [1, 2]), ValueError, "same length"),
