@@ -69,7 +69,7 @@ TASKS = {  # name -> task factory (n, T=, seed=) -> TaskData, input size D, outp
 CONFIG = dict(lengths=[8, 32], seeds=[0, 1, 2, 3, 4], max_steps=2000, batch=32, clip=1.0,
               eval_every=50, eval_size=256, target_accuracy=0.9,
               # each contender's learning rate on each task: the best of this sweep (choose_lr)
-              sweep=dict(T=16, lrs=[3e-3, 1e-2, 3e-2], seeds=[100, 101]),
+              sweep=dict(T=16, lrs=[1e-3, 3e-3, 1e-2, 3e-2, 1e-1, 3e-1], seeds=[100, 101]),
               trained=list(CONTENDERS))
 # The cost rows: every contender at each length, on a batch of associative recall; a step's time
 # is the fastest of `reps` steps after one warm-up step, all in one process on one thread.
