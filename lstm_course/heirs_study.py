@@ -19,7 +19,7 @@ rows (:data:`COST_CONFIG`) time one training step (forward, backward, Adam) and 
 of the tensors autograd saves for the backward pass, the activation memory, which depends on the
 shapes only, not on the machine. They go to their own results file, ``heirs_cost``, with their own
 provenance: timings belong to the machine that made them, and redoing them (``--part cost``)
-takes a minute where the runs take twenty.
+takes under a minute where the runs take about twelve (two processes).
 """
 from __future__ import annotations
 
