@@ -96,19 +96,20 @@ class LSTMBPTT(torch.autograd.Function):
         da_f[1:].mul_(cs[:-1])
         da_g.mul_(i).mul_(4.0)  # ∂c_t/∂a^g = i ⊙ (1 − g²) = 4 i ⊙ s(1 − s), as 1 − (2s − 1)² = 4s(1 − s)
         da_o.mul_(tanh_cs)  # ∂h_t/∂a^o = tanh(c_t) ⊙ σ'
-        dh_dc = torch.mul(tanh_cs, o)
-        torch.addcmul(o, dh_dc, tanh_cs, value=-1.0, out=dh_dc)  # (T, B, H) ∂h_t/∂c_t = o ⊙ (1 − tanh² c_t)
+        # (T, B, H) ∂h_t/∂c_t = o ⊙ (1 − tanh² c_t) = o − h_t ⊙ tanh c_t, as h_t = o ⊙ tanh c_t: one pass
+        dh_dc = torch.addcmul(o, hs, tanh_cs, value=-1.0)
         # δh_t accumulates in place in a copy of ∂L/∂h_t (the caller's gradient stays untouched).
         dh_all = dhs.clone()  # (T, B, H)
         # The recurrence: δh and δc flow backwards; everything else was computed above.
         da_t, da_ifg_t = da.unbind(0), da.view(T, B, 4, H)[:, :, :3].unbind(0)  # (B, 4H), (B, 3, H)
         da_o_t, f_t, dh_dc_t, dh_t = da_o.unbind(0), f.unbind(0), dh_dc.unbind(0), dh_all.unbind(0)
         dc = dc_n.clone()  # (B, H) δc_T
+        dc3 = dc.unsqueeze(1)  # (B, 1, H): the same memory, broadcast over the i, f, g blocks
         with torch.inference_mode():
             dh = dh_t[T - 1].add_(dh_n)  # (B, H) δh_T: from the output and from h_n
             for t in range(T - 1, -1, -1):
                 dc.addcmul_(dh, dh_dc_t[t])  # dc_total: δc̄_t = δc_t + δh_t ⊙ o_t ⊙ (1 − tanh² c_t)
-                da_ifg_t[t].mul_(dc.unsqueeze(1))  # δa^i, δa^f, δa^g = δc̄_t ⊙ ∂c_t/∂a
+                da_ifg_t[t].mul_(dc3)  # δa^i, δa^f, δa^g = δc̄_t ⊙ ∂c_t/∂a
                 da_o_t[t].mul_(dh)  # δa^o = δh_t ⊙ ∂h_t/∂a^o
                 dc.mul_(f_t[t])  # δc_{t−1} = δc̄_t ⊙ f_t
                 if t > 0:
