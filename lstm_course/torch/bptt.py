@@ -94,9 +94,11 @@ class LSTMBPTT(torch.autograd.Function):
         da_i.addcmul_(da_i, s, value=-2.0).neg_()  # ∂c_t/∂a^i = g ⊙ σ' = (2s − 1) ⊙ σ'
         da_f[0].mul_(c0)  # ∂c_t/∂a^f = c_{t−1} ⊙ σ'
         da_f[1:].mul_(cs[:-1])
-        da_g.mul_(i).mul_(4.0)  # ∂c_t/∂a^g = i ⊙ (1 − g²) = 4 i ⊙ s(1 − s), as 1 − (2s − 1)² = 4s(1 − s)
+        # ∂c_t/∂a^g = i ⊙ (1 − g²) = 4 i ⊙ s(1 − s), since 1 − (2s − 1)² = 4s(1 − s)
+        da_g.mul_(i).mul_(4.0)
         da_o.mul_(tanh_cs)  # ∂h_t/∂a^o = tanh(c_t) ⊙ σ'
-        # (T, B, H) ∂h_t/∂c_t = o ⊙ (1 − tanh² c_t) = o − h_t ⊙ tanh c_t, as h_t = o ⊙ tanh c_t: one pass
+        # (T, B, H) ∂h_t/∂c_t = o ⊙ (1 − tanh² c_t) = o − h_t ⊙ tanh c_t, since h_t = o ⊙ tanh c_t:
+        # one pass
         dh_dc = torch.addcmul(o, hs, tanh_cs, value=-1.0)
         # δh_t accumulates in place in a copy of ∂L/∂h_t (the caller's gradient stays untouched).
         dh_all = dhs.clone()  # (T, B, H)
